@@ -1,0 +1,64 @@
+# RetailStream — the user's interface. Every target calls the `retailstream` package.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+RS      := $(VENV)/bin/retailstream
+PYTEST  := $(VENV)/bin/pytest
+LAB     := .lab
+SUDO    := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+APT_PACKAGES := $(shell grep -v '^\#' pipeline/setup/apt-packages.txt)
+PYTEST_ARGS ?=
+
+.PHONY: help setup setup-apt setup-python setup-jvm lock lint test unit data
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+setup: setup-apt setup-python setup-jvm $(LAB)/.secrets ## install everything (idempotent): apt, venv, jars, secrets
+
+setup-apt:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "apt: installing $$missing"; \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+setup-python: $(VENV)/.synced
+
+$(VENV)/.synced: requirements.lock pyproject.toml
+	@command -v uv >/dev/null || python3 -m pip install -q 'uv==0.13.8'
+	@[ -x $(PY) ] || uv venv -q $(VENV) --python 3.11
+	uv pip sync -q --python $(PY) requirements.lock
+	uv pip install -q --python $(PY) --no-deps -e .
+	@touch $@
+
+setup-jvm: $(LAB)/jars/.resolved
+
+$(LAB)/jars/.resolved: pipeline/setup/pom.xml
+	@mkdir -p $(LAB)/jars
+	mvn -q -B -f pipeline/setup/pom.xml dependency:copy-dependencies -DoutputDirectory=$(abspath $(LAB))/jars/lib
+	@touch $@
+
+$(LAB)/.secrets: setup-python
+	@mkdir -p $(LAB)
+	@$(RS) secrets
+	@touch $@
+
+lock: ## re-resolve requirements.lock from pyproject.toml
+	uv pip compile -q pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+lint: setup-python ## ruff
+	$(VENV)/bin/ruff check pipeline tests
+	$(VENV)/bin/ruff format --check pipeline tests
+
+data: setup-python ## generate the 1x synthetic datasets into datasets/
+	$(RS) data generate --scale 1 --seed 42
+
+unit: setup ## fast tests of pure logic (no lab)
+	$(PYTEST) -m "not lab" $(PYTEST_ARGS)
+
+# pytest exits 5 when no test ran: that fails the target on purpose.
+test: setup ## the whole test suite
+	$(PYTEST) $(PYTEST_ARGS)

@@ -1,0 +1,33 @@
+"""`retailstream` command line: one sub-command group per stage, all thin calls into the package."""
+
+from __future__ import annotations
+
+import typer
+
+from retailstream.settings import ensure_env_file, get_settings
+
+app = typer.Typer(no_args_is_help=True, help="RetailStream: a retail data pipeline on real engines.")
+
+
+@app.command()
+def settings(show_secrets: bool = typer.Option(False, help="Print secret values too.")) -> None:
+    """Print the effective settings (secrets masked)."""
+    from rich.table import Table
+    from rich.console import Console
+
+    table = Table("setting", "value")
+    for name, value in get_settings().model_dump().items():
+        shown = value.get_secret_value() if show_secrets and hasattr(value, "get_secret_value") else value
+        table.add_row(name, str(shown))
+    Console().print(table)
+
+
+@app.command("secrets")
+def secrets_cmd() -> None:
+    """Generate missing credentials into the ignored .env (idempotent)."""
+    added = ensure_env_file()
+    typer.echo(f"generated: {', '.join(added)}" if added else ".env already complete")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

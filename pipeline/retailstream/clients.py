@@ -1,0 +1,79 @@
+"""Connections to every service, built from the settings object only.
+
+Stages ask here for a client instead of knowing where they run (native lab, compose or AWS).
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator, Literal
+
+from retailstream.settings import Settings, get_settings
+
+RdsUser = Literal["root", "pipeline", "analyst", "hive"]
+
+
+def aws_client(service: str, settings: Settings | None = None):
+    import boto3
+
+    s = settings or get_settings()
+    return boto3.session.Session().client(service, **s.boto3_kwargs())
+
+
+def rds_credentials(user: RdsUser, settings: Settings | None = None) -> tuple[str, str]:
+    s = settings or get_settings()
+    if user == "root":
+        return "root", s.secret("rds_root_password")
+    return getattr(s, f"rds_{user}_user"), s.secret(f"rds_{user}_password")
+
+
+def rds_connect(
+    user: RdsUser = "pipeline",
+    database: str | None = None,
+    settings: Settings | None = None,
+    **kwargs,
+):
+    """A PyMySQL connection over TCP; ``database=""`` connects without selecting one."""
+    import pymysql
+
+    s = settings or get_settings()
+    name, password = rds_credentials(user, s)
+    return pymysql.connect(
+        host=s.rds_host,
+        port=s.rds_port,
+        user=name,
+        password=password,
+        database=s.rds_database if database is None else (database or None),
+        charset="utf8mb4",
+        connect_timeout=5,
+        **kwargs,
+    )
+
+
+@contextmanager
+def rds_cursor(user: RdsUser = "pipeline", database: str | None = None, **kwargs) -> Iterator:
+    conn = rds_connect(user, database, **kwargs)
+    try:
+        with conn.cursor() as cur:
+            yield cur
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def hdfs_client(settings: Settings | None = None):
+    """HdfsCLI over WebHDFS (follows the DataNode redirect itself)."""
+    from hdfs import InsecureClient
+
+    s = settings or get_settings()
+    return InsecureClient(s.webhdfs_url, user=s.hdfs_user, timeout=30)
+
+
+def hive_connect(settings: Settings | None = None, database: str = "default"):
+    """A HiveServer2 (Thrift) connection to the lab's SQL endpoint, through PyHive."""
+    from pyhive import hive
+
+    s = settings or get_settings()
+    return hive.connect(
+        host=s.hiveserver2_host, port=s.hiveserver2_port, username=s.hdfs_user, database=database
+    )

@@ -1,0 +1,211 @@
+"""The one settings object: every endpoint, credential, name and path of the lab.
+
+Values come from environment variables prefixed ``RETAILSTREAM_`` and from the ignored ``.env`` at the
+project root (written by ``retailstream secrets``). Defaults describe the native lab; the compose stack
+and real AWS only change values, never code. Nothing else in the package reads the environment.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+ENV_FILE = PROJECT_ROOT / ".env"
+
+# Credentials generated into .env on first setup; never committed.
+GENERATED_SECRETS = (
+    "rds_root_password",
+    "rds_pipeline_password",
+    "rds_analyst_password",
+    "rds_hive_password",
+    "airflow_admin_password",
+    "jupyter_token",
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RETAILSTREAM_",
+        env_file=ENV_FILE,
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    # --- paths -------------------------------------------------------------------------------------
+    home: Path = PROJECT_ROOT
+    datasets_dir: Path = PROJECT_ROOT / "datasets"
+    lab_dir: Path = PROJECT_ROOT / ".lab"
+    reports_dir: Path = PROJECT_ROOT / "reports"
+    bind_host: str = "127.0.0.1"
+
+    # --- AWS (moto server in the lab; unset the endpoint to talk to real AWS) ---------------------
+    aws_endpoint_url: str | None = "http://127.0.0.1:5000"
+    aws_region: str = "us-east-1"
+    aws_access_key_id: str = "lab"
+    aws_secret_access_key: SecretStr = SecretStr("lab")
+    moto_port: int = 5000
+    raw_bucket: str = "retail-raw"
+    curated_bucket: str = "retail-curated"
+    quarantine_bucket: str = "retail-quarantine"
+    sales_prefix: str = "sales"
+    stores_prefix: str = "stores"
+    traffic_prefix: str = "store_traffic"
+    glue_raw_database: str = "retail_raw"
+    glue_curated_database: str = "retail_curated"
+    glue_job_name: str = "retail-clean-merge-sales"
+    glue_trigger_name: str = "retail-clean-merge-sales-weekly"
+    # Same instant as the Airflow DAG schedule (Mondays 06:00 UTC), in Glue's cron dialect.
+    glue_job_schedule: str = "cron(0 6 ? * MON *)"
+    glue_role_arn: str = "arn:aws:iam::123456789012:role/retailstream-glue"
+    use_real_crawler: bool = False
+    events_queue: str = "retail-curated-events"
+    events_dlq: str = "retail-curated-events-dlq"
+    events_max_receive_count: int = 3
+    lambda_function_name: str = "retail-load-rds"
+    lambda_role_arn: str = "arn:aws:iam::123456789012:role/retailstream-lambda"
+    multipart_threshold_mb: int = 8
+
+    # --- RDS (MariaDB speaking the MySQL protocol) -------------------------------------------------
+    rds_host: str = "127.0.0.1"
+    rds_port: int = 3307
+    rds_database: str = "retail"
+    rds_reports_database: str = "retail_reports"
+    rds_metastore_database: str = "metastore"
+    rds_root_password: SecretStr = SecretStr("")
+    rds_pipeline_user: str = "pipeline"
+    rds_pipeline_password: SecretStr = SecretStr("")
+    rds_analyst_user: str = "analyst"
+    rds_analyst_password: SecretStr = SecretStr("")
+    rds_hive_user: str = "hive"
+    rds_hive_password: SecretStr = SecretStr("")
+    mariadb_jdbc_jar: Path = Path("/usr/share/java/mariadb-java-client.jar")
+
+    # --- HDFS ---------------------------------------------------------------------------------------
+    hdfs_host: str = "127.0.0.1"
+    hdfs_rpc_port: int = 9000
+    hdfs_http_port: int = 9870
+    hdfs_datanode_port: int = 9866
+    hdfs_datanode_http_port: int = 9864
+    hdfs_datanode_ipc_port: int = 9867
+    hdfs_user: str = "retail"
+    hdfs_raw_dir: str = "/retail/raw"
+    hdfs_staging_dir: str = "/retail/staging"
+    hdfs_warehouse_dir: str = "/retail/warehouse"
+
+    # --- Hive / Spark -------------------------------------------------------------------------------
+    hive_metastore_host: str = "127.0.0.1"
+    hive_metastore_port: int = 9083
+    hiveserver2_host: str = "127.0.0.1"
+    hiveserver2_port: int = 10000
+    hive_database: str = "retail"
+    spark_master: str = "local[2]"
+    spark_driver_memory: str = "1g"
+    spark_shuffle_partitions: int = 4
+    spark_ui_port: int = 4040
+    thriftserver_ui_port: int = 4050
+    transfer_engine: Literal["sqoop", "spark-jdbc"] = "spark-jdbc"
+
+    # --- Airflow ------------------------------------------------------------------------------------
+    airflow_port: int = 8080
+    airflow_admin_user: str = "admin"
+    airflow_admin_password: SecretStr = SecretStr("")
+
+    # --- monitoring ---------------------------------------------------------------------------------
+    prometheus_port: int = 9090
+    pushgateway_port: int = 9091
+    alertmanager_port: int = 9093
+    statsd_port: int = 9125
+    statsd_exporter_port: int = 9102
+    alert_webhook_port: int = 9095
+    events_runner_metrics_port: int = 9108
+    metrics_job: str = "retailstream"
+    pipeline_name: str = "retailstream"
+
+    # --- notebooks ----------------------------------------------------------------------------------
+    jupyter_port: int = 8888
+    jupyter_token: SecretStr = SecretStr("")
+
+    # --- derived endpoints --------------------------------------------------------------------------
+    @property
+    def hdfs_url(self) -> str:
+        return f"hdfs://{self.hdfs_host}:{self.hdfs_rpc_port}"
+
+    @property
+    def webhdfs_url(self) -> str:
+        return f"http://{self.hdfs_host}:{self.hdfs_http_port}"
+
+    @property
+    def hive_metastore_uri(self) -> str:
+        return f"thrift://{self.hive_metastore_host}:{self.hive_metastore_port}"
+
+    @property
+    def pushgateway_url(self) -> str:
+        return f"http://{self.bind_host}:{self.pushgateway_port}"
+
+    @property
+    def prometheus_url(self) -> str:
+        return f"http://{self.bind_host}:{self.prometheus_port}"
+
+    @property
+    def alertmanager_url(self) -> str:
+        return f"http://{self.bind_host}:{self.alertmanager_port}"
+
+    @property
+    def airflow_url(self) -> str:
+        return f"http://{self.bind_host}:{self.airflow_port}"
+
+    @property
+    def jupyter_url(self) -> str:
+        return f"http://{self.bind_host}:{self.jupyter_port}"
+
+    def jdbc_url(self, database: str | None = None) -> str:
+        # jdbc:mysql with the MariaDB driver: a jdbc:mariadb URL makes Spark pick a generic dialect
+        # that double-quotes identifiers and silently returns no rows.
+        return f"jdbc:mysql://{self.rds_host}:{self.rds_port}/{database or self.rds_database}"
+
+    def secret(self, name: str) -> str:
+        """A generated credential, or a clear error when setup has not written it yet."""
+        value = getattr(self, name).get_secret_value()
+        if not value:
+            raise RuntimeError(
+                f"RETAILSTREAM_{name.upper()} is not set: run `make setup` (writes .env) or export it."
+            )
+        return value
+
+    def boto3_kwargs(self) -> dict:
+        kwargs = {
+            "region_name": self.aws_region,
+            "aws_access_key_id": self.aws_access_key_id,
+            "aws_secret_access_key": self.aws_secret_access_key.get_secret_value(),
+        }
+        if self.aws_endpoint_url:
+            kwargs["endpoint_url"] = self.aws_endpoint_url
+        return kwargs
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def ensure_env_file(path: Path = ENV_FILE) -> list[str]:
+    """Append a random value for every generated secret missing from ``path``; return their names."""
+    existing = path.read_text().splitlines() if path.exists() else []
+    present = {line.split("=", 1)[0].strip() for line in existing if "=" in line}
+    added = [n for n in GENERATED_SECRETS if f"RETAILSTREAM_{n.upper()}" not in present]
+    if added:
+        lines = [f"RETAILSTREAM_{n.upper()}={secrets.token_urlsafe(18)}" for n in added]
+        header = [] if existing else ["# Generated by `retailstream secrets`; never commit this file."]
+        path.write_text("\n".join(existing + header + lines) + "\n")
+        path.chmod(0o600)
+        get_settings.cache_clear()
+    return added
+
+
+__all__ = ["Settings", "get_settings", "ensure_env_file", "PROJECT_ROOT"]

@@ -1,0 +1,31 @@
+from pathlib import Path
+
+import pytest
+
+from retailstream.settings import GENERATED_SECRETS, Settings, ensure_env_file
+
+
+def test_env_prefix_overrides_defaults(monkeypatch):
+    monkeypatch.setenv("RETAILSTREAM_RDS_PORT", "4406")
+    monkeypatch.setenv("RETAILSTREAM_AWS_ENDPOINT_URL", "http://s3.compose:5000")
+    s = Settings()
+    assert s.rds_port == 4406
+    assert s.boto3_kwargs()["endpoint_url"] == "http://s3.compose:5000"
+    assert s.jdbc_url().startswith("jdbc:mysql://")  # never jdbc:mariadb (Spark dialect trap)
+
+
+def test_missing_secret_is_a_clear_error(tmp_path: Path):
+    s = Settings(_env_file=tmp_path / "absent.env", rds_pipeline_password="")
+    with pytest.raises(RuntimeError, match="RETAILSTREAM_RDS_PIPELINE_PASSWORD"):
+        s.secret("rds_pipeline_password")
+
+
+def test_secrets_are_generated_once(tmp_path: Path):
+    env = tmp_path / ".env"
+    assert set(ensure_env_file(env)) == set(GENERATED_SECRETS)
+    first = env.read_text()
+    assert ensure_env_file(env) == []
+    assert env.read_text() == first
+    assert oct(env.stat().st_mode & 0o777) == "0o600"
+    values = [line.split("=", 1)[1] for line in first.splitlines() if "=" in line]
+    assert len(set(values)) == len(values) and all(len(v) >= 20 for v in values)
