@@ -1,0 +1,439 @@
+"""One reader for the generator's files and the real Kaggle files, into canonical typed frames.
+
+Accepted input: a path or the raw bytes of an object (optionally gzip-compressed), UTF-8 with or without
+a BOM, LF / CRLF / CR-only line ends, the Kaggle headers or the canonical snake_case names in any
+order, dates as yyyy-mm-dd or dd/mm/yyyy (decided per value), ``NA`` or empty for missing values,
+TRUE/FALSE in any case. Blank lines are not rows.
+
+``load`` is strict: the first bad row raises ``DataFileError`` naming file, line, column and reason.
+``load_lenient`` returns ``(valid, rejected)``: every data line lands in exactly one of them, and a
+rejected row keeps its source, line number, column, reason and raw text, ready for quarantine.
+Problems of the whole file (empty, header only, wrong delimiter, missing or extra columns, unknown
+dataset kind, not UTF-8) raise ``DataFileError`` in both modes.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import os
+import re
+from collections.abc import Collection
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from retailstream.datasets.contract import KINDS, ColumnSpec, contract, pandas_dtypes, row_rules
+
+Source = str | os.PathLike | bytes
+
+REJECTED_COLUMNS = ["source", "line", "column", "reason", "raw"]
+
+# The file names of both Kaggle publications and of the generator.
+KNOWN_FILE_NAMES = {
+    "train.csv": "sales",
+    "sales data-set.csv": "sales",
+    "features.csv": "features",
+    "features data set.csv": "features",
+    "stores.csv": "stores",
+    "stores data-set.csv": "stores",
+    "store_traffic.csv": "store_traffic",
+}
+_FILE_NAME_PATTERNS = (
+    (re.compile(r"sales_\d{4}-\d{2}(_v\d+)?\.csv"), "sales"),
+    (re.compile(r"features_\d{4}\.csv"), "features"),
+)
+_MISSING_TOKENS = ["", "NA"]
+_FOREIGN_DELIMITERS = {";": "';'", "\t": "a tab", "|": "'|'"}
+# Nine digits always fit the int32 columns; longer numbers are typos.
+_INTEGER = re.compile(r"[+-]?\d{1,9}")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DAY_FIRST_DATE = re.compile(r"\d{1,2}/\d{1,2}/\d{4}")
+
+
+class DataFileError(ValueError):
+    """A file, or a row of it, that does not meet the contract; the message says where and why."""
+
+    def __init__(self, source: str, reason: str, line: int | None = None, column: str | None = None):
+        self.source = source
+        self.reason = reason
+        self.line = line
+        self.column = column
+        where = [source]
+        if line is not None:
+            where.append(f"line {line}")
+        if column is not None:
+            where.append(f"column {column}")
+        super().__init__(f"{', '.join(where)}: {reason}")
+
+
+class LoadResult(NamedTuple):
+    valid: pd.DataFrame
+    rejected: pd.DataFrame
+
+
+def load(
+    source: Source,
+    kind: str | None = None,
+    *,
+    name: str | None = None,
+    known_stores: Collection[int] | None = None,
+) -> pd.DataFrame:
+    """The canonical frame of an entirely valid file; else ``DataFileError`` for its first bad row.
+
+    ``kind`` defaults to what the header (or the file name) says; ``name`` names a bytes source in
+    messages; ``known_stores`` makes a store id outside it a bad row.
+    """
+    valid, rejected = load_lenient(source, kind, name=name, known_stores=known_stores)
+    if len(rejected):
+        first = rejected.iloc[0]
+        column = first["column"] if isinstance(first["column"], str) else None
+        raise DataFileError(first["source"], first["reason"], int(first["line"]), column)
+    return valid
+
+
+def load_lenient(
+    source: Source,
+    kind: str | None = None,
+    *,
+    name: str | None = None,
+    known_stores: Collection[int] | None = None,
+) -> LoadResult:
+    """Valid rows as a canonical frame and every other data line as a rejected row (see module doc).
+
+    Both frames carry the dataset kind in ``.attrs["kind"]``.
+    """
+    label, text = _read_text(source, name)
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if not text.strip():
+        raise DataFileError(label, "empty file")
+    header = _split_header(label, lines[0])
+    kind = _resolve_kind(label, kind, header)
+    specs = _header_specs(label, kind, header)
+
+    numbered = [(number, line) for number, line in enumerate(lines[1:], start=2) if line.strip()]
+    if not numbered:
+        raise DataFileError(label, "header only, no data rows")
+    parsed = _FileParser(label, kind, header, specs, known_stores)
+    valid, rejected = parsed.run(numbered)
+    valid.attrs["kind"] = rejected.attrs["kind"] = kind
+    return LoadResult(valid, rejected)
+
+
+def detect_kind(source: Source, *, name: str | None = None) -> str:
+    """The dataset kind of a file, from its header (or, when the header is ambiguous, its name)."""
+    label, text = _read_text(source, name)
+    first_line = text.replace("\r\n", "\n").replace("\r", "\n").split("\n", 1)[0]
+    if not text.strip():
+        raise DataFileError(label, "empty file")
+    return _resolve_kind(label, None, _split_header(label, first_line))
+
+
+def kind_from_file_name(name: str) -> str | None:
+    base = PurePosixPath(name).name.lower().removesuffix(".gz")
+    if base in KNOWN_FILE_NAMES:
+        return KNOWN_FILE_NAMES[base]
+    return next((kind for pattern, kind in _FILE_NAME_PATTERNS if pattern.fullmatch(base)), None)
+
+
+# --- the file as text -------------------------------------------------------------------------------------
+
+
+def _read_text(source: Source, name: str | None) -> tuple[str, str]:
+    if isinstance(source, bytes | bytearray | memoryview):
+        label, data = name or "<bytes>", bytes(source)
+    else:
+        label = name or str(source)
+        try:
+            data = Path(source).read_bytes()
+        except OSError as error:
+            raise DataFileError(label, f"cannot read the file: {error.strerror}") from None
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as error:
+            raise DataFileError(label, f"corrupt gzip data: {error}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = len(re.split(rb"\r\n|\r|\n", data[: error.start]))
+        raise DataFileError(label, f"not UTF-8 text (byte 0x{data[error.start]:02x})", line) from None
+    return label, text.removeprefix("\ufeff")
+
+
+def _split_header(label: str, line: str) -> list[str]:
+    if "," not in line:
+        for delimiter, shown in _FOREIGN_DELIMITERS.items():
+            if delimiter in line:
+                raise DataFileError(
+                    label, f"wrong delimiter: the header is separated by {shown}, expected ','", 1
+                )
+    return [field.strip() for field in next(csv.reader([line]))]
+
+
+def _normalized(header: str) -> str:
+    return re.sub(r"[\s_]", "", header.lower())
+
+
+def _aliases(kind: str) -> dict[str, ColumnSpec]:
+    """Kaggle header or canonical name, case-, space- and underscore-insensitive, to its column."""
+    return {
+        alias: spec
+        for spec in contract(kind).columns
+        for alias in (_normalized(spec.header), _normalized(spec.name))
+    }
+
+
+def _resolve_kind(label: str, kind: str | None, header: list[str]) -> str:
+    if kind is not None:
+        if kind not in KINDS:
+            raise DataFileError(label, f"unknown dataset kind {kind!r}; expected one of {', '.join(KINDS)}")
+        return kind
+    normalized = [_normalized(field) for field in header]
+    matched = {k: sum(field in _aliases(k) for field in normalized) for k in KINDS}
+    exact = [k for k in KINDS if matched[k] == len(header) == len(contract(k).columns)]
+    if len(exact) == 1:
+        return exact[0]
+    by_name = kind_from_file_name(label)
+    if by_name is not None:
+        return by_name
+    best = max(matched.values())
+    candidates = [k for k in KINDS if matched[k] == best]
+    if len(candidates) == 1 and best * 2 >= len(contract(candidates[0]).columns):
+        return candidates[0]
+    raise DataFileError(
+        label,
+        f"unknown dataset kind: header {','.join(header)!r} matches none of {', '.join(KINDS)}",
+        1,
+    )
+
+
+def _header_specs(label: str, kind: str, header: list[str]) -> list[ColumnSpec]:
+    aliases = _aliases(kind)
+    specs = [aliases.get(_normalized(field)) for field in header]
+    names = [spec.name for spec in specs if spec is not None]
+    problems = []
+    missing = [spec.header for spec in contract(kind).columns if spec.name not in names]
+    if missing:
+        problems.append(f"missing column(s) {', '.join(missing)}")
+    extra = [field for field, spec in zip(header, specs, strict=True) if spec is None]
+    if extra:
+        problems.append(f"unexpected column(s) {', '.join(extra)}")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        problems.append(f"repeated column(s) {', '.join(repeated)}")
+    if problems:
+        raise DataFileError(label, f"{kind} file: {'; '.join(problems)}", 1)
+    return specs
+
+
+# --- rows ---------------------------------------------------------------------------------------------------
+
+
+class _FileParser:
+    """Splits, types and checks the data lines of one file, keeping the first problem of each row."""
+
+    def __init__(
+        self,
+        label: str,
+        kind: str,
+        header: list[str],
+        specs: list[ColumnSpec],
+        known_stores: Collection[int] | None,
+    ) -> None:
+        self.label = label
+        self.kind = kind
+        self.header_of = {spec.name: field for spec, field in zip(specs, header, strict=True)}
+        self.specs = specs
+        self.known_stores = known_stores
+
+    def run(self, numbered: list[tuple[int, str]]) -> LoadResult:
+        rejected: list[tuple[int, str | None, str, str]] = []
+        rows: list[list[str]] = []
+        kept: list[tuple[int, str]] = []
+        width = len(self.specs)
+        for number, line in numbered:
+            fields, problem = _split_row(line)
+            if problem is None and len(fields) != width:
+                problem = f"expected {width} fields, found {len(fields)}"
+            if problem is None:
+                rows.append(fields)
+                kept.append((number, line))
+            else:
+                rejected.append((number, None, problem, line))
+
+        text = {
+            spec.name: [value.strip() for value in values]
+            for spec, values in zip(
+                self.specs, zip(*rows, strict=True) if rows else [()] * width, strict=True
+            )
+        }
+        problems = _RowProblems(len(rows))
+        typed = self._typed_and_checked(text, problems, [number for number, _ in kept])
+        for position in np.flatnonzero(problems.found).tolist():
+            number, line = kept[position]
+            rejected.append((number, problems.columns[position], problems.reasons[position], line))
+
+        valid = ~problems.found
+        dtypes = pandas_dtypes(self.kind)
+        frame = pd.DataFrame(
+            {name: values[valid].astype(dtypes[name]) for name, values in typed.items()},
+            columns=list(dtypes),
+        )
+        rejected.sort(key=lambda entry: entry[0])
+        numbers, columns, reasons, lines = zip(*rejected, strict=True) if rejected else ([], [], [], [])
+        rejects = pd.DataFrame(
+            {
+                "source": [self.label] * len(rejected),
+                "line": np.array(numbers, dtype=np.int64),
+                "column": np.array(columns, dtype=object),
+                "reason": np.array(reasons, dtype=object),
+                "raw": np.array(lines, dtype=object),
+            },
+            columns=REJECTED_COLUMNS,
+        )
+        return LoadResult(frame, rejects)
+
+    def _typed_and_checked(
+        self, text: dict[str, list[str]], problems: _RowProblems, line_numbers: list[int]
+    ) -> dict[str, np.ndarray]:
+        """The typed columns (in contract order), recording parse failures and broken rules."""
+        dataset = contract(self.kind)
+        typed: dict[str, np.ndarray] = {}
+        unparsable: dict[str, np.ndarray] = {}
+        for spec in dataset.columns:
+            typed[spec.name], unparsable[spec.name] = _parse(spec, text[spec.name])
+        rules = row_rules(self.kind)
+        for spec in dataset.columns:
+            values, column = text[spec.name], self.header_of[spec.name]
+            problems.record(unparsable[spec.name], column, _PARSE_FAILURES[spec.type], values)
+            for rule in (rule for rule in rules if rule.column == spec.name):
+                problems.record(
+                    rule.violated_in(typed), column, rule.reason, None if rule.check == "not_null" else values
+                )
+            if spec.name == "store" and self.known_stores is not None:
+                unknown = ~np.isin(typed["store"], list(self.known_stores)) & ~np.isnan(typed["store"])
+                problems.record(unknown, column, "unknown store id", values)
+
+        # Within one file a key appears once; across files the newest file wins later in the pipeline.
+        first_line_of: dict[tuple, int] = {}
+        repeated = np.zeros(len(line_numbers), dtype=bool)
+        first_lines = [""] * len(line_numbers)
+        keys = zip(*(typed[name].tolist() for name in dataset.key), strict=True)
+        for position, key in enumerate(keys):
+            if problems.found[position]:
+                continue
+            if key in first_line_of:
+                repeated[position] = True
+                first_lines[position] = str(first_line_of[key])
+            else:
+                first_line_of[key] = line_numbers[position]
+        problems.record(
+            repeated,
+            ",".join(self.header_of[name] for name in dataset.key),
+            f"duplicate key ({', '.join(dataset.key)}) of line",
+            first_lines,
+            "{reason} {value}",
+        )
+        return typed
+
+
+class _RowProblems:
+    """The first problem (column, reason) of each row; texts are built only for the rows that get one."""
+
+    def __init__(self, count: int) -> None:
+        self.found = np.zeros(count, dtype=bool)
+        self.reasons: list[str | None] = [None] * count
+        self.columns: list[str | None] = [None] * count
+
+    def record(
+        self,
+        broken: np.ndarray,
+        column: str,
+        reason: str,
+        values: list[str] | None = None,
+        template: str = "{reason}, got '{value}'",
+    ) -> None:
+        fresh = np.flatnonzero(broken & ~self.found)
+        for position in fresh.tolist():
+            self.reasons[position] = (
+                reason if values is None else template.format(reason=reason, value=values[position])
+            )
+            self.columns[position] = column
+        self.found[fresh] = True
+
+
+def _split_row(line: str) -> tuple[list[str], str | None]:
+    if '"' not in line:
+        return line.split(","), None
+    try:
+        return next(csv.reader([line], strict=True)), None
+    except csv.Error as error:
+        return [], f"malformed quoting: {error}"
+
+
+def _integer(text: str) -> float:
+    if not _INTEGER.fullmatch(text):
+        raise ValueError(text)
+    return float(text)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if "_" in text or not np.isfinite(value):  # float() also reads 1_000, nan and inf
+        raise ValueError(text)
+    return value
+
+
+def _week_date(text: str) -> np.datetime64:
+    if _ISO_DATE.fullmatch(text):
+        return np.datetime64(datetime.strptime(text, "%Y-%m-%d"), "ns")
+    if _DAY_FIRST_DATE.fullmatch(text):
+        return np.datetime64(datetime.strptime(text, "%d/%m/%Y"), "ns")
+    raise ValueError(text)
+
+
+def _flag(text: str) -> bool:
+    return {"TRUE": True, "FALSE": False}[text.upper()]
+
+
+# Per logical type: the parser of one value, the array dtype, the missing value and the failure reason.
+_PARSERS = {
+    "int": (_integer, "float64", np.nan),  # float until the bad rows are gone, then int32
+    "float": (_finite, "float64", np.nan),
+    "date": (_week_date, "datetime64[ns]", np.datetime64("NaT", "ns")),
+    "bool": (_flag, "object", None),
+    "string": (str, "object", None),
+}
+_PARSE_FAILURES = {
+    "int": "not an integer",
+    "float": "not a number",
+    "date": "not a date (yyyy-mm-dd or dd/mm/yyyy)",
+    "bool": "not TRUE or FALSE",
+    "string": "not text",
+}
+
+
+def _parse(spec: ColumnSpec, values: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The column in its type (missing and unparsable values as the missing value) and the unparsable mask."""
+    parse, dtype, missing = _PARSERS[spec.type]
+    # Columns repeat few distinct values (stores, weeks, flags): parse each distinct text once.
+    known: dict[str, tuple[object, bool]] = {token: (missing, False) for token in _MISSING_TOKENS}
+    parsed, unparsable = [], []
+    for text in values:
+        outcome = known.get(text)
+        if outcome is None:
+            if text.upper() == "NA":
+                outcome = (missing, False)
+            else:
+                try:
+                    outcome = (parse(text), False)
+                except (ValueError, KeyError):
+                    outcome = (missing, True)
+            known[text] = outcome
+        parsed.append(outcome[0])
+        unparsable.append(outcome[1])
+    return np.array(parsed, dtype=dtype), np.array(unparsable, dtype=bool)
