@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import typer
 
+from retailstream.datasets.cli import data_app
 from retailstream.settings import ensure_env_file, get_settings
 
 app = typer.Typer(no_args_is_help=True, help="RetailStream: a retail data pipeline on real engines.")
+app.add_typer(data_app, name="data")
 
 
 @app.command()
