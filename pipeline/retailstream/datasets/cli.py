@@ -148,7 +148,8 @@ def _print_profile(result: dict) -> None:
 
     rows = Table("dataset", "files", "rows", "rejected", "missing values per column", title="rows")
     for kind, count in result["rows"].items():
-        missing = ", ".join(f"{name} {n:,}" for name, n in result["missing_values"].get(kind, {}).items())
+        counts = result["missing_values"].get(kind, {})
+        missing = ", ".join(f"{name} {n:,}" for name, n in counts.items() if n)
         rejected = result["rejected_rows"].get(kind, 0)
         rows.add_row(kind, str(result["files"][kind]), f"{count:,}", f"{rejected:,}", missing or "none")
 

@@ -113,8 +113,6 @@ def profile_path(path: Path) -> dict:
         "traffic_weeks": len(totals.traffic_weeks),
         "average_weekly_customers": round(totals.customers / traffic_rows, 1) if traffic_rows else None,
         "missing_values": {
-            kind: {name: count for name, count in counts.items() if count}
-            for kind, counts in totals.missing.items()
-            if totals.rows[kind]
+            kind: dict(counts) for kind, counts in totals.missing.items() if totals.rows[kind]
         },
     }

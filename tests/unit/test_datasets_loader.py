@@ -1,0 +1,253 @@
+"""The loader: every real file variant gives the same canonical frame; bad input is named precisely."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from retailstream.datasets.contract import contract, pandas_dtypes, pandera_schema
+from retailstream.datasets.loader import DataFileError, detect_kind, load, load_lenient
+
+NA = None
+# Small made-up records covering returns, NA markdowns, missing CPI, holiday weeks and every store type.
+RECORDS = {
+    "stores": [(1, "A", 151_000), (2, "B", 37_500), (3, "C", 42_900)],
+    "sales": [
+        (1, 1, date(2010, 2, 5), 21_000.5, False),
+        (1, 1, date(2010, 2, 12), 39_870.25, True),
+        (1, 2, date(2010, 2, 5), 48_200.0, False),
+        (2, 1, date(2010, 2, 12), -139.65, True),
+        (3, 99, date(2012, 10, 26), 0.01, False),
+    ],
+    "features": [
+        (1, date(2010, 2, 5), 40.5, 2.6, NA, NA, NA, NA, NA, 210.25, 8.1, False),
+        (1, date(2011, 11, 11), 58.25, 3.3, 9_000.5, 4_100.0, 210.0, 2_000.0, 6_000.75, 217.5, 7.9, False),
+        (2, date(2012, 2, 10), 35.0, 3.45, 11_000.0, -12.5, 80.0, NA, 3_000.0, 131.1234567, 12.25, True),
+        (2, date(2013, 5, 3), 70.0, 3.5, 5.0, NA, 1.0, 2.0, 3.0, NA, NA, False),
+    ],
+    "store_traffic": [
+        (1, date(2010, 2, 5), 18_250),
+        (1, date(2010, 2, 12), 19_900),
+        (2, date(2010, 2, 5), 6_100),
+    ],
+}
+
+
+def expected_frame(kind: str) -> pd.DataFrame:
+    frame = pd.DataFrame(RECORDS[kind], columns=contract(kind).names)
+    if "week_date" in frame:
+        frame["week_date"] = pd.to_datetime(frame["week_date"])
+    return frame.astype(pandas_dtypes(kind))
+
+
+def render(
+    kind: str,
+    dates: str = "iso",
+    line_end: str = "\n",
+    bom: bool = False,
+    canonical_header: bool = False,
+    flags=("TRUE", "FALSE"),
+    padding: str = "",
+) -> bytes:
+    """The records as a CSV in one of the variants the real files come in."""
+    specs = contract(kind).columns
+
+    def cell(value) -> str:
+        if value is None:
+            return "NA"
+        if isinstance(value, bool):
+            return flags[0] if value else flags[1]
+        if isinstance(value, date):
+            return value.isoformat() if dates == "iso" else value.strftime("%d/%m/%Y")
+        return str(value)
+
+    header = ",".join(spec.name if canonical_header else spec.header for spec in specs)
+    rows = [",".join(f"{padding}{cell(value)}{padding}" for value in record) for record in RECORDS[kind]]
+    text = line_end.join([header, *rows]) + line_end
+    return (("\ufeff" if bom else "") + text).encode("utf-8")
+
+
+VARIANTS = {
+    "sales": [
+        ("train.csv", {}),
+        ("sales data-set.csv", {"dates": "dmy", "line_end": "\r\n", "bom": True}),
+        ("sales_2010-02.csv", {"line_end": "\r"}),
+        ("anything.csv", {"canonical_header": True, "flags": ("true", "False"), "padding": " "}),
+    ],
+    "features": [
+        ("features.csv", {}),
+        ("Features data set.csv", {"dates": "dmy", "line_end": "\r\n"}),
+        ("features_2011.csv", {"dates": "dmy", "bom": True}),
+    ],
+    "stores": [
+        ("stores.csv", {"line_end": "\r"}),
+        ("stores data-set.csv", {"line_end": "\r\n", "bom": True}),
+    ],
+    "store_traffic": [("store_traffic.csv", {}), ("store_traffic.csv", {"dates": "dmy", "line_end": "\r"})],
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "file_name", "options"),
+    [(kind, name, options) for kind, variants in VARIANTS.items() for name, options in variants],
+)
+def test_every_real_variant_gives_the_canonical_frame(tmp_path, kind, file_name, options):
+    path = tmp_path / file_name
+    path.write_bytes(render(kind, **options))
+    frame = load(path)
+    pd.testing.assert_frame_equal(frame, expected_frame(kind))
+    assert frame.attrs["kind"] == kind
+    pandera_schema(kind).validate(frame)
+
+
+def test_bytes_gzip_and_mixed_date_formats_give_the_same_frame():
+    iso = render("sales").decode().splitlines()
+    day_first = render("sales", dates="dmy").decode().splitlines()
+    mixed = "\n".join([iso[0], iso[1], day_first[2], iso[3], day_first[4], iso[5]]).encode()
+    expected = expected_frame("sales")
+    pd.testing.assert_frame_equal(load(mixed, name="s3://retail-raw/sales/x.csv"), expected)
+    pd.testing.assert_frame_equal(load(gzip.compress(render("sales")), name="sales.csv.gz"), expected)
+
+
+def test_kind_comes_from_the_header_or_the_file_name():
+    assert detect_kind(render("features")) == "features"
+    assert detect_kind(b"Store,Date\n1,2010-02-05\n", name="store_traffic.csv") == "store_traffic"
+    with pytest.raises(DataFileError, match="unknown dataset kind"):
+        detect_kind(b"Store,Date\n1,2010-02-05\n", name="mystery.csv")
+    with pytest.raises(DataFileError, match="mystery.csv, line 1: unknown dataset kind"):
+        load(b"alpha,beta\n1,2\n", name="mystery.csv")
+    with pytest.raises(DataFileError, match="sales file: missing column"):
+        load(b"alpha,beta\n1,2\n", name="sales_2010-02.csv")  # the name tells the kind
+    with pytest.raises(DataFileError, match="unknown dataset kind 'orders'"):
+        load(render("sales"), "orders")
+
+
+SALES_HEADER = "Store,Dept,Date,Weekly_Sales,IsHoliday"
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "column", "reason"),
+    [
+        ("", None, None, "empty file"),
+        (" \r\n\r\n", None, None, "empty file"),
+        (f"{SALES_HEADER}\n\n", None, None, "header only"),
+        ("Store;Dept;Date;Weekly_Sales;IsHoliday\n1;1;2010-02-05;10;FALSE\n", 1, None, "wrong delimiter"),
+        ("Store,Dept,Date,IsHoliday\n1,1,2010-02-05,FALSE\n", 1, None, "missing column(s) Weekly_Sales"),
+        (f"{SALES_HEADER},Note\n1,1,2010-02-05,10,FALSE,x\n", 1, None, "unexpected column(s) Note"),
+        ("Store,Dept,Date,Date,Weekly_Sales,IsHoliday\n", 1, None, "repeated column(s) week_date"),
+        (f"{SALES_HEADER}\n1,1,2010-02-05,10,FALSE\n1,1,2010-02-30,10,FALSE\n", 3, "Date", "not a date"),
+        (f"{SALES_HEADER}\n1,1,02/13/2010,10,FALSE\n", 2, "Date", "not a date"),
+        (f"{SALES_HEADER}\n1,1,2010/02/05,10,FALSE\n", 2, "Date", "not a date"),
+        (f"{SALES_HEADER}\n1,1,5-2-10,10,FALSE\n", 2, "Date", "not a date"),
+        (f"{SALES_HEADER}\n1,1,2010-02-04,10,FALSE\n", 2, "Date", "must be a Friday, got '2010-02-04'"),
+        (f"{SALES_HEADER}\n1,1,1910-02-04,10,FALSE\n", 2, "Date", "must be >= 1990-01-01"),
+        (f"{SALES_HEADER}\n1,1,2010-02-05,12O4.50,FALSE\n", 2, "Weekly_Sales", "not a number, got '12O4.50'"),
+        (f"{SALES_HEADER}\n1,1,2010-02-05,nan,FALSE\n", 2, "Weekly_Sales", "not a number"),
+        (f"{SALES_HEADER}\n1,1,2010-02-05,NA,FALSE\n", 2, "Weekly_Sales", "is missing"),
+        (f"{SALES_HEADER}\n1,,2010-02-05,10,FALSE\n", 2, "Dept", "is missing"),
+        (f"{SALES_HEADER}\n1,100,2010-02-05,10,FALSE\n", 2, "Dept", "must be <= 99"),
+        (f"{SALES_HEADER}\n0,1,2010-02-05,10,FALSE\n", 2, "Store", "must be >= 1"),
+        (f"{SALES_HEADER}\n1.5,1,2010-02-05,10,FALSE\n", 2, "Store", "not an integer"),
+        (f"{SALES_HEADER}\n1,1,2010-02-05,10,yes\n", 2, "IsHoliday", "not TRUE or FALSE, got 'yes'"),
+        (f"{SALES_HEADER}\n1,1,2010-02-05,10\n", 2, None, "expected 5 fields, found 4"),
+        (f'{SALES_HEADER}\n1,1,2010-02-05,"10,FALSE\n', 2, None, "malformed quoting"),
+        (
+            f"{SALES_HEADER}\n1,1,2010-02-05,10,FALSE\n1,1,05/02/2010,11,FALSE\n",
+            3,
+            "Store,Dept,Date",
+            "duplicate key (store, dept, week_date) of line 2",
+        ),
+    ],
+)
+def test_bad_sales_files_name_file_line_column_and_reason(content, line, column, reason):
+    with pytest.raises(DataFileError) as raised:
+        load(content.encode(), name="sales_2010-02.csv")
+    error = raised.value
+    assert (error.source, error.line, error.column) == ("sales_2010-02.csv", line, column)
+    assert reason in error.reason
+    message = str(error)
+    assert message.startswith("sales_2010-02.csv") and reason in message
+    if line is not None:
+        assert f"line {line}" in message
+
+
+@pytest.mark.parametrize(
+    ("kind", "content", "column", "reason"),
+    [
+        ("stores", "Store,Type,Size\r1,D,100000\r", "Type", "must be one of A, B, C"),
+        ("stores", "Store,Type,Size\r1,A,0\r", "Size", "must be > 0"),
+        ("store_traffic", "Store,Date,Customers\n1,2010-02-05,-3\n", "Customers", "must be >= 0"),
+        (
+            "features",
+            "Store,Date,Temperature,Fuel_Price,MarkDown1,MarkDown2,MarkDown3,MarkDown4,MarkDown5,CPI,"
+            "Unemployment,IsHoliday\n1,05/02/2010,42.3,2.57,NA,NA,NA,NA,NA,211.1,120.5,FALSE\n",
+            "Unemployment",
+            "must be <= 100",
+        ),
+    ],
+)
+def test_contract_ranges_reject_rows_of_every_dataset(kind, content, column, reason):
+    with pytest.raises(DataFileError) as raised:
+        load(content.encode(), kind, name=f"{kind}.csv")
+    assert (raised.value.line, raised.value.column) == (2, column)
+    assert reason in raised.value.reason
+
+
+def test_unknown_store_ids_are_rejected_only_when_the_stores_are_known():
+    content = f"{SALES_HEADER}\n1,1,2010-02-05,10,FALSE\n9001,1,2010-02-05,10,FALSE\n".encode()
+    assert len(load(content, "sales")) == 2
+    with pytest.raises(DataFileError, match="line 3, column Store: unknown store id, got '9001'"):
+        load(content, "sales", known_stores={1, 2, 3})
+
+
+def test_not_utf8_names_the_line(tmp_path):
+    path = tmp_path / "train.csv"
+    path.write_bytes(
+        f"{SALES_HEADER}\r\n1,1,2010-02-05,10,FALSE\r\n".encode() + b"1,1,2010-02-12,\xff,TRUE\r\n"
+    )
+    with pytest.raises(DataFileError, match=r"train.csv, line 3: not UTF-8"):
+        load(path)
+
+
+def test_lenient_keeps_every_data_line_either_valid_or_rejected():
+    good = render("sales").decode().splitlines()
+    bad_lines = [
+        "1,1,2010-13-05,10.00,FALSE",
+        "1,,2010-03-05,10.00,FALSE",
+        "2,1,2010-03-05,#VALUE!,FALSE",
+        "2,1,2010-03-05",
+        "2,7,2010-03-04,10.00,FALSE",
+        good[1],  # the same key as the first data row
+    ]
+    lines = [good[0], good[1], bad_lines[0], good[2], good[3], "", *bad_lines[1:], good[4], good[5]]
+    content = "\r\n".join(lines).encode()
+
+    valid, rejected = load_lenient(content, name="sales_mixed.csv")
+
+    pd.testing.assert_frame_equal(valid, expected_frame("sales"))
+    assert len(valid) + len(rejected) == len([line for line in lines[1:] if line])
+    assert rejected["raw"].tolist() == bad_lines
+    assert rejected["line"].tolist() == [3, 7, 8, 9, 10, 11]
+    assert set(rejected["source"]) == {"sales_mixed.csv"}
+    assert rejected["column"].tolist() == ["Date", "Dept", "Weekly_Sales", None, "Date", "Store,Dept,Date"]
+    assert rejected["reason"].str.len().min() > 5
+    with pytest.raises(DataFileError, match="sales_mixed.csv, line 3, column Date"):
+        load(content, name="sales_mixed.csv")
+
+
+def test_big_files_load_quickly():
+    """A sales file the size of the real train.csv (421,570 rows) must stay a matter of seconds."""
+    weeks = np.arange(np.datetime64("2010-02-05"), np.datetime64("2012-10-27"), 7)
+    rows = [
+        f"{s},{d},{w},{(s * d) % 997 + 0.25:.2f},FALSE"
+        for s in range(1, 46)
+        for d in range(1, 66)
+        for w in weeks
+    ]
+    frame = load(("\n".join([SALES_HEADER, *rows]) + "\n").encode(), name="train.csv")
+    assert len(frame) == 45 * 65 * 143
+    assert frame["week_date"].nunique() == 143
