@@ -307,7 +307,9 @@ def pandera_schema(kind: str) -> pandera.DataFrameSchema:
     )
 
 
-def spark_schema(kind: str) -> StructType:
+def spark_schema(kind: str, *, all_nullable: bool = False) -> StructType:
+    """The Spark StructType; ``all_nullable`` for reading raw input, where missing values must load so
+    the not-null rules can quarantine them."""
     from pyspark.sql import types as T
 
     spark_types = {
@@ -318,7 +320,10 @@ def spark_schema(kind: str) -> StructType:
         "string": T.StringType(),
     }
     return T.StructType(
-        [T.StructField(spec.name, spark_types[spec.type], spec.nullable) for spec in contract(kind).columns]
+        [
+            T.StructField(spec.name, spark_types[spec.type], all_nullable or spec.nullable)
+            for spec in contract(kind).columns
+        ]
     )
 
 
