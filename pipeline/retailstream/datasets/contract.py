@@ -182,13 +182,14 @@ CONTRACTS: dict[str, DatasetContract] = {
 
 KINDS: tuple[str, ...] = tuple(CONTRACTS)
 
-# How the canonical frames hold each logical type in pandas.
+# How the canonical frames hold each logical type in pandas ("str" is object in pandas 2, the string
+# dtype in pandas 3).
 PANDAS_DTYPES: dict[LogicalType, str] = {
     "int": "int32",
     "float": "float64",
     "bool": "bool",
     "date": "datetime64[ns]",
-    "string": "object",
+    "string": "str",
 }
 
 
@@ -283,7 +284,7 @@ def pandera_schema(kind: str) -> pandera.DataFrameSchema:
             return pa.Check.le(bound)
         if rule.check == "allowed":
             return pa.Check.isin(list(bound))
-        return pa.Check(lambda values: values.dt.dayofweek == 4, name="is_friday", error=rule.reason)
+        return pa.Check(lambda values: values.dt.day_of_week == 4, name="is_friday", error=rule.reason)
 
     rules = [rule for rule in row_rules(kind) if rule.check != "not_null"]
     dataset = contract(kind)

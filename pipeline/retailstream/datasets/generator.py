@@ -391,8 +391,8 @@ def _bad_row(kind: str, number: int, fields: list[str]) -> str:
         week = str(np.datetime64(week) - 1)
     elif kind == "bad_holiday_flag":
         holiday = "yes"
-    else:
-        return ",".join((store, dept, week, sales))
+    elif kind == "wrong_field_count":
+        return ",".join((store, dept, week, sales))  # the last field is lost
     return ",".join((store, dept, week, sales, holiday))
 
 

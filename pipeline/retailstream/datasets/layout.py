@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from retailstream.datasets.contract import contract
+from retailstream.datasets.contract import KINDS, contract
 
 INCOMING_DIR = "incoming"
 MANIFEST_NAME = "_manifest.json"
@@ -28,9 +28,7 @@ STORES_FILE = "stores/stores.csv"
 TRAFFIC_FILE = "store_traffic/store_traffic.csv"
 MISSING = "NA"
 
-HEADERS = {
-    kind: ",".join(contract(kind).headers) for kind in ("stores", "sales", "features", "store_traffic")
-}
+HEADERS = {kind: ",".join(contract(kind).headers) for kind in KINDS}
 # The real stores file ends its lines with a bare CR; the others use LF.
 LINE_ENDS = {"stores": "\r", "sales": "\n", "features": "\n", "store_traffic": "\n"}
 

@@ -127,9 +127,9 @@ def load_lenient(
 def detect_kind(source: Source, *, name: str | None = None) -> str:
     """The dataset kind of a file, from its header (or, when the header is ambiguous, its name)."""
     label, text = _read_text(source, name)
-    first_line = text.replace("\r\n", "\n").replace("\r", "\n").split("\n", 1)[0]
     if not text.strip():
         raise DataFileError(label, "empty file")
+    first_line = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
     return _resolve_kind(label, None, _split_header(label, first_line))
 
 
@@ -292,10 +292,8 @@ class _FileParser:
             rejected.append((number, problems.columns[position], problems.reasons[position], line))
 
         valid = ~problems.found
-        dtypes = pandas_dtypes(self.kind)
-        frame = pd.DataFrame(
-            {name: values[valid].astype(dtypes[name]) for name, values in typed.items()},
-            columns=list(dtypes),
+        frame = pd.DataFrame({name: values[valid] for name, values in typed.items()}).astype(
+            pandas_dtypes(self.kind)
         )
         rejected.sort(key=lambda entry: entry[0])
         numbers, columns, reasons, lines = zip(*rejected, strict=True) if rejected else ([], [], [], [])
