@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from retailstream.datasets.contract import KINDS, contract
-from retailstream.datasets.loader import kind_from_file_name, load_lenient
+from retailstream.datasets.loader import DataFileError, kind_from_file_name, load_lenient
 
 MARKDOWNS = [f"markdown{number}" for number in range(1, 6)]
 
@@ -87,7 +87,8 @@ def profile_path(path: Path) -> dict:
         totals.rejected[kind] += len(rejected)
         if len(rejected) and len(totals.rejection_examples) < 10:
             for row in rejected.head(3).itertuples():
-                totals.rejection_examples.append(f"{row.source}, line {row.line}: {row.reason}")
+                column = row.column if isinstance(row.column, str) else None
+                totals.rejection_examples.append(str(DataFileError(row.source, row.reason, row.line, column)))
 
     sales_weeks = sorted(totals.sales_weeks)
     traffic_rows = totals.rows["store_traffic"]
