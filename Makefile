@@ -11,7 +11,7 @@ SUDO    := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 APT_PACKAGES := $(shell grep -v '^\#' pipeline/setup/apt-packages.txt)
 PYTEST_ARGS ?=
 
-.PHONY: help setup setup-apt setup-python setup-jvm lock lint test unit data
+.PHONY: help setup setup-apt setup-python setup-jvm lock lint test unit data up down status clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -32,19 +32,38 @@ $(VENV)/.synced: requirements.lock pyproject.toml
 	@[ -x $(PY) ] || uv venv -q $(VENV) --python 3.11
 	uv pip sync -q --python $(PY) requirements.lock
 	uv pip install -q --python $(PY) --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name retailstream --display-name "RetailStream (Python 3.11)" >/dev/null
 	@touch $@
 
-setup-jvm: $(LAB)/jars/.resolved
+setup-jvm: $(LAB)/jars/.resolved $(LAB)/jars/classes/LoopbackMetaStore.class
 
 $(LAB)/jars/.resolved: pipeline/setup/pom.xml
 	@mkdir -p $(LAB)/jars
+	rm -rf $(LAB)/jars/lib
 	mvn -q -B -f pipeline/setup/pom.xml dependency:copy-dependencies -DoutputDirectory=$(abspath $(LAB))/jars/lib
 	@touch $@
+
+# The lab's one Java source: a loopback-bound launcher for the Hive 2.3 metastore (see its comment).
+$(LAB)/jars/classes/LoopbackMetaStore.class: pipeline/setup/java/LoopbackMetaStore.java $(VENV)/.synced
+	@mkdir -p $(dir $@)
+	javac -nowarn -d $(dir $@) -cp "$$($(PY) -c 'import pyspark,os;print(os.path.dirname(pyspark.__file__))')/jars/*" $<
 
 $(LAB)/.secrets: setup-python
 	@mkdir -p $(LAB)
 	@$(RS) secrets
 	@touch $@
+
+up: setup ## start the native lab (returns when every service is healthy)
+	$(RS) lab up
+
+status: ## one row per lab service: state, pid, port, health, memory, UI
+	@$(RS) lab status
+
+down: ## stop the lab (data kept)
+	$(RS) lab down
+
+clean: ## stop the lab and wipe its state
+	$(RS) lab clean
 
 lock: ## re-resolve requirements.lock from pyproject.toml
 	uv pip compile -q pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
@@ -59,6 +78,7 @@ data: setup-python ## generate the 1x synthetic datasets into datasets/
 unit: setup ## fast tests of pure logic (no lab)
 	$(PYTEST) -m "not lab" $(PYTEST_ARGS)
 
+# Starts the lab when it is not running (idempotent), then runs everything against it.
 # pytest exits 5 when no test ran: that fails the target on purpose.
-test: setup ## the whole test suite
+test: up ## the whole test suite against the running lab
 	$(PYTEST) $(PYTEST_ARGS)

@@ -5,17 +5,19 @@ from __future__ import annotations
 import typer
 
 from retailstream.datasets.cli import data_app
+from retailstream.lab.cli import app as lab_app
 from retailstream.settings import ensure_env_file, get_settings
 
 app = typer.Typer(no_args_is_help=True, help="RetailStream: a retail data pipeline on real engines.")
+app.add_typer(lab_app, name="lab")
 app.add_typer(data_app, name="data")
 
 
 @app.command()
 def settings(show_secrets: bool = typer.Option(False, help="Print secret values too.")) -> None:
     """Print the effective settings (secrets masked)."""
-    from rich.table import Table
     from rich.console import Console
+    from rich.table import Table
 
     table = Table("setting", "value")
     for name, value in get_settings().model_dump().items():

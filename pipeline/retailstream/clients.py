@@ -5,8 +5,9 @@ Stages ask here for a client instead of knowing where they run (native lab, comp
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator, Literal
+from typing import Literal
 
 from retailstream.settings import Settings, get_settings
 

@@ -25,6 +25,7 @@ GENERATED_SECRETS = (
     "rds_analyst_password",
     "rds_hive_password",
     "airflow_admin_password",
+    "airflow_jwt_secret",
     "jupyter_token",
 )
 
@@ -115,6 +116,7 @@ class Settings(BaseSettings):
     airflow_port: int = 8080
     airflow_admin_user: str = "admin"
     airflow_admin_password: SecretStr = SecretStr("")
+    airflow_jwt_secret: SecretStr = SecretStr("")
 
     # --- monitoring ---------------------------------------------------------------------------------
     prometheus_port: int = 9090

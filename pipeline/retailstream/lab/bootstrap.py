@@ -1,0 +1,241 @@
+"""One-time and every-start initialisation of the lab's services. Every function is idempotent."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from retailstream import clients
+from retailstream.lab.layout import LabLayout
+from retailstream.settings import Settings
+from retailstream.spark import SPARK_HOME
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def _run(cmd: list[str], log: Path, **kwargs) -> None:
+    with log.open("ab") as out:
+        result = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, check=False, **kwargs)
+    if result.returncode != 0:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+        raise RuntimeError(f"{cmd[0]} failed (exit {result.returncode}); last lines of {log}:\n{tail}")
+
+
+# --- MariaDB ---------------------------------------------------------------------------------------
+
+
+def mariadb_datadir(s: Settings, layout: LabLayout) -> None:
+    datadir = layout.data / "mariadb"
+    if (datadir / "mysql").is_dir():
+        return
+    datadir.mkdir(parents=True, exist_ok=True)
+    _run(
+        [
+            "mariadb-install-db",
+            f"--datadir={datadir}",
+            "--user=root",
+            "--auth-root-authentication-method=normal",
+            "--skip-test-db",
+        ],
+        layout.logs / "mariadb-install.log",
+    )
+
+
+def _root_connection(s: Settings, layout: LabLayout):
+    import pymysql
+
+    password = s.secret("rds_root_password")
+    for attempt in (password, ""):  # "" only on the very first start, before the password is set
+        try:
+            return pymysql.connect(
+                unix_socket=str(layout.mariadb_socket), user="root", password=attempt, autocommit=True
+            ), attempt == password
+        except pymysql.err.OperationalError:
+            continue
+    raise RuntimeError("cannot log in to MariaDB as root over the lab socket (password in .env changed?)")
+
+
+def mariadb_accounts(s: Settings, layout: LabLayout) -> None:
+    """Databases and least-privilege users: pipeline (read/write retail), analyst (read), hive."""
+    conn, password_set = _root_connection(s, layout)
+    utf8 = "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+    with conn, conn.cursor() as cur:
+        if not password_set:
+            cur.execute("ALTER USER 'root'@'localhost' IDENTIFIED BY %s", (s.secret("rds_root_password"),))
+        cur.execute(f"CREATE DATABASE IF NOT EXISTS `{s.rds_database}` {utf8}")
+        cur.execute(f"CREATE DATABASE IF NOT EXISTS `{s.rds_reports_database}` {utf8}")
+        # Hive's metastore schema needs latin1_bin (index key lengths, case-sensitive names).
+        cur.execute(
+            f"CREATE DATABASE IF NOT EXISTS `{s.rds_metastore_database}` "
+            "CHARACTER SET latin1 COLLATE latin1_bin"
+        )
+        grants = {
+            "pipeline": [
+                f"ALL PRIVILEGES ON `{s.rds_database}`.*",
+                f"ALL PRIVILEGES ON `{s.rds_reports_database}`.*",
+            ],
+            "analyst": [
+                f"SELECT, SHOW VIEW ON `{s.rds_database}`.*",
+                f"SELECT, SHOW VIEW ON `{s.rds_reports_database}`.*",
+            ],
+            "hive": [f"ALL PRIVILEGES ON `{s.rds_metastore_database}`.*"],
+        }
+        for role, privileges in grants.items():
+            user, password = clients.rds_credentials(role, s)
+            # 127.0.0.1 for TCP clients (no name resolution), localhost for the unix socket.
+            for host in ("127.0.0.1", "localhost"):
+                cur.execute("CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s", (user, host, password))
+                cur.execute("ALTER USER %s@%s IDENTIFIED BY %s", (user, host, password))
+                for privilege in privileges:
+                    cur.execute(f"GRANT {privilege} TO %s@%s", (user, host))
+
+
+# --- AWS emulator --------------------------------------------------------------------------------
+
+
+def aws_resources(s: Settings, layout: LabLayout) -> None:
+    from retailstream.lab.aws import ensure_aws_resources
+
+    ensure_aws_resources(s)
+
+
+# --- HDFS ------------------------------------------------------------------------------------------
+
+
+def hdfs_format(s: Settings, layout: LabLayout) -> None:
+    if (layout.data / "hdfs" / "name" / "current" / "VERSION").exists():
+        return
+    classpath = ":".join([str(layout.conf / "hadoop"), f"{layout.jars}/*"])
+    _run(
+        [
+            "java",
+            "-Xmx256m",
+            "-cp",
+            classpath,
+            "org.apache.hadoop.hdfs.server.namenode.NameNode",
+            "-format",
+            "-nonInteractive",
+            "-clusterid",
+            "retailstream",
+        ],
+        layout.logs / "namenode-format.log",
+        env={"HADOOP_USER_NAME": s.hdfs_user, "PATH": "/usr/bin:/bin"},
+    )
+
+
+def hdfs_directories(s: Settings, layout: LabLayout) -> None:
+    client = clients.hdfs_client(s)
+    for path in (s.hdfs_raw_dir, s.hdfs_staging_dir, s.hdfs_warehouse_dir, "/tmp"):
+        client.makedirs(path)
+    client.set_permission("/tmp", "1777")
+
+
+# --- Hive ------------------------------------------------------------------------------------------
+
+METASTORE_SCHEMA_VERSION = "2.3.0"
+
+
+def metastore_schema(s: Settings, layout: LabLayout) -> None:
+    """Create the Hive 2.3 metastore schema once, with DataNucleus SchemaTool over package.jdo."""
+    with clients.rds_cursor("hive", s.rds_metastore_database) as cur:
+        cur.execute("SHOW TABLES LIKE 'VERSION'")
+        if cur.fetchone():
+            cur.execute("SELECT SCHEMA_VERSION FROM VERSION")
+            row = cur.fetchone()
+            if row:
+                return
+    jdo = layout.run / "package.jdo"
+    metastore_jar = next((SPARK_HOME / "jars").glob("hive-metastore-*.jar"))
+    subprocess.run(
+        ["unzip", "-o", "-q", str(metastore_jar), "package.jdo", "-d", str(layout.run)], check=True
+    )
+    classpath = ":".join([str(layout.conf / "hive"), f"{SPARK_HOME}/jars/*", str(s.mariadb_jdbc_jar)])
+    _run(
+        [
+            "java",
+            "-cp",
+            classpath,
+            "org.datanucleus.store.schema.SchemaTool",
+            "-create",
+            "-api",
+            "JDO",
+            "-props",
+            str(layout.conf / "hive" / "datanucleus.properties"),
+            str(jdo),
+        ],
+        layout.logs / "metastore-schema.log",
+    )
+    with clients.rds_cursor("hive", s.rds_metastore_database) as cur:
+        # Created here rather than lazily by DataNucleus at runtime: runtime DDL is what deadlocks.
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS SEQUENCE_TABLE (SEQUENCE_NAME VARCHAR(255) NOT NULL PRIMARY KEY, "
+            "NEXT_VAL BIGINT NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=latin1 COLLATE=latin1_bin"
+        )
+        cur.execute(
+            "INSERT INTO VERSION (VER_ID, SCHEMA_VERSION, VERSION_COMMENT) VALUES (1, %s, %s)",
+            (
+                METASTORE_SCHEMA_VERSION,
+                "RetailStream: DataNucleus SchemaTool over hive-metastore package.jdo",
+            ),
+        )
+
+
+def hive_database(s: Settings, layout: LabLayout) -> None:
+    conn = clients.hive_connect(s)
+    try:
+        cur = conn.cursor()
+        cur.execute(
+            f"CREATE DATABASE IF NOT EXISTS {s.hive_database} "
+            f"LOCATION '{s.hdfs_url}{s.hdfs_warehouse_dir}/{s.hive_database}.db'"
+        )
+    finally:
+        conn.close()
+
+
+# --- Airflow ---------------------------------------------------------------------------------------
+
+
+def airflow_env(s: Settings, layout: LabLayout) -> dict[str, str]:
+    home = layout.data / "airflow"
+    return {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(s.home / "pipeline" / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__API__HOST": s.bind_host,
+        "AIRFLOW__API__PORT": str(s.airflow_port),
+        "AIRFLOW__API__BASE_URL": s.airflow_url,
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{s.airflow_url}/execution/",
+        # Every Airflow process must sign and verify task tokens with the same key.
+        "AIRFLOW__API_AUTH__JWT_SECRET": s.secret("airflow_jwt_secret"),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{s.airflow_admin_user}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(layout.conf / "airflow-passwords.json"),
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "15",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(layout.logs / "airflow"),
+        "AIRFLOW__METRICS__STATSD_ON": "True",
+        "AIRFLOW__METRICS__STATSD_HOST": s.bind_host,
+        "AIRFLOW__METRICS__STATSD_PORT": str(s.statsd_port),
+        "AIRFLOW__METRICS__STATSD_PREFIX": "airflow",
+        "PATH": f"{VENV_BIN}:/usr/local/bin:/usr/bin:/bin",
+    }
+
+
+def airflow_database(s: Settings, layout: LabLayout) -> None:
+    env = airflow_env(s, layout)
+    Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
+    passwords = layout.conf / "airflow-passwords.json"
+    passwords.write_text(json.dumps({s.airflow_admin_user: s.secret("airflow_admin_password")}))
+    passwords.chmod(0o600)
+    from importlib.metadata import version
+
+    marker = Path(env["AIRFLOW_HOME"]) / ".migrated"
+    wanted = version("apache-airflow")
+    if marker.exists() and marker.read_text() == wanted:
+        return
+    _run([str(VENV_BIN / "airflow"), "db", "migrate"], layout.logs / "airflow-migrate.log", env=env)
+    marker.write_text(wanted)

@@ -1,0 +1,330 @@
+"""The native lab's services: how each starts, which ports it binds, how its health is checked.
+
+Every service binds ``settings.bind_host`` (127.0.0.1) and takes its ports from the settings object.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from retailstream.lab import bootstrap, health
+from retailstream.lab.layout import LabLayout
+from retailstream.settings import Settings
+from retailstream.spark import SPARK_HOME, spark_conf, spark_env
+
+VENV_BIN = Path(sys.executable).parent
+LEAN_JVM = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k"
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    command: list[str]
+    ports: tuple[int, ...]
+    check: Callable[[Settings], None]
+    version: str
+    ui: str = ""
+    after: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    prepare: Callable[[Settings, LabLayout], None] | None = None  # before each start (idempotent)
+    ready: Callable[[Settings, LabLayout], None] | None = None  # once healthy (idempotent)
+    start_timeout: float = 90
+
+
+def _java(layout: LabLayout, classpath: list[str], main: str, heap: str, *args: str) -> list[str]:
+    return [
+        "java",
+        f"-Xmx{heap}",
+        *LEAN_JVM.split(),
+        f"-Dhadoop.log.dir={layout.logs}",
+        "-Djava.net.preferIPv4Stack=true",
+        "-cp",
+        ":".join(classpath),
+        main,
+        *args,
+    ]
+
+
+def _package_version(name: str) -> str:
+    from importlib.metadata import version
+
+    return version(name)
+
+
+def _debian_version(package: str) -> str:
+    import subprocess
+
+    out = subprocess.run(
+        ["dpkg-query", "-W", "-f=${Version}", package], capture_output=True, text=True, check=False
+    ).stdout
+    return out.split(":")[-1].split("+")[0].split("-")[0] or "?"
+
+
+def build_services(s: Settings, layout: LabLayout) -> list[Service]:
+    host = s.bind_host
+    hadoop_cp = [str(layout.conf / "hadoop"), str(layout.conf / "hadoop-webapps"), f"{layout.jars}/*"]
+    hive_cp = [
+        str(layout.conf / "hive"),
+        str(layout.classes),
+        f"{SPARK_HOME}/jars/*",
+        str(s.mariadb_jdbc_jar),
+    ]
+    airflow_env = bootstrap.airflow_env(s, layout)
+    spark_submit_confs = []
+    for key, value in {**spark_conf(s), "spark.ui.port": str(s.thriftserver_ui_port)}.items():
+        spark_submit_confs += ["--conf", f"{key}={value}"]
+    hadoop_version = "3.5.0"
+    return [
+        Service(
+            name="mariadb",
+            command=[
+                shutil.which("mariadbd") or "/usr/sbin/mariadbd",
+                "--no-defaults",
+                f"--datadir={layout.data / 'mariadb'}",
+                f"--socket={layout.mariadb_socket}",
+                f"--pid-file={layout.run / 'mariadb.pid'}",
+                f"--port={s.rds_port}",
+                f"--bind-address={host}",
+                "--user=root",
+                "--local-infile=1",
+                "--skip-name-resolve",
+                "--character-set-server=utf8mb4",
+                "--collation-server=utf8mb4_unicode_ci",
+                "--innodb-buffer-pool-size=256M",
+                "--max-connections=200",
+                "--log-error=",
+            ],
+            ports=(s.rds_port,),
+            check=health.mariadb,
+            version="MariaDB " + _debian_version("mariadb-server"),
+            ui=f"mysql://{host}:{s.rds_port}/{s.rds_database}",
+            prepare=bootstrap.mariadb_datadir,
+            ready=bootstrap.mariadb_accounts,
+            start_timeout=60,
+        ),
+        Service(
+            name="moto",
+            command=[str(VENV_BIN / "moto_server"), "-H", host, "-p", str(s.moto_port)],
+            ports=(s.moto_port,),
+            check=health.moto,
+            version="moto " + _package_version("moto"),
+            ui=f"http://{host}:{s.moto_port}/moto-api/",
+            ready=bootstrap.aws_resources,
+        ),
+        Service(
+            name="namenode",
+            command=_java(layout, hadoop_cp, "org.apache.hadoop.hdfs.server.namenode.NameNode", "256m"),
+            ports=(s.hdfs_rpc_port, s.hdfs_http_port),
+            check=health.namenode,
+            version=f"Hadoop HDFS {hadoop_version}",
+            ui=f"{s.webhdfs_url}/dfshealth.html",
+            prepare=bootstrap.hdfs_format,
+            env={"HADOOP_USER_NAME": s.hdfs_user},
+        ),
+        Service(
+            name="datanode",
+            command=_java(layout, hadoop_cp, "org.apache.hadoop.hdfs.server.datanode.DataNode", "256m"),
+            ports=(s.hdfs_datanode_port, s.hdfs_datanode_http_port, s.hdfs_datanode_ipc_port),
+            check=health.datanode,
+            version=f"Hadoop HDFS {hadoop_version}",
+            after=("namenode",),
+            ready=bootstrap.hdfs_directories,
+            env={"HADOOP_USER_NAME": s.hdfs_user},
+        ),
+        Service(
+            name="metastore",
+            command=_java(layout, hive_cp, "LoopbackMetaStore", "384m", host, str(s.hive_metastore_port)),
+            ports=(s.hive_metastore_port,),
+            check=health.metastore,
+            version="Hive metastore 2.3.10",
+            ui=s.hive_metastore_uri,
+            after=("mariadb", "namenode"),
+            prepare=bootstrap.metastore_schema,
+            env={"HADOOP_USER_NAME": s.hdfs_user},
+        ),
+        Service(
+            name="thriftserver",
+            command=[
+                str(SPARK_HOME / "bin" / "spark-submit"),
+                "--class",
+                "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2",
+                "--name",
+                "retailstream-hiveserver2",
+                *spark_submit_confs,
+                "--hiveconf",
+                f"hive.server2.thrift.bind.host={s.hiveserver2_host}",
+                "--hiveconf",
+                f"hive.server2.thrift.port={s.hiveserver2_port}",
+                "spark-internal",
+            ],
+            ports=(s.hiveserver2_port, s.thriftserver_ui_port),
+            check=health.hiveserver2,
+            version="Spark Thrift Server " + _package_version("pyspark"),
+            ui=f"http://{host}:{s.thriftserver_ui_port}/",
+            after=("metastore", "datanode"),
+            env={
+                **spark_env(s),
+                "SPARK_LOG_DIR": str(layout.logs),
+                "SPARK_CONF_DIR": str(layout.conf / "spark"),
+            },
+            ready=bootstrap.hive_database,
+            start_timeout=120,
+        ),
+        Service(
+            name="airflow-api",
+            command=[str(VENV_BIN / "airflow"), "api-server", "--host", host, "--port", str(s.airflow_port)],
+            ports=(s.airflow_port,),
+            check=health.airflow_api,
+            version="Airflow " + _package_version("apache-airflow"),
+            ui=s.airflow_url,
+            env=airflow_env,
+            prepare=bootstrap.airflow_database,
+            start_timeout=120,
+        ),
+        Service(
+            name="airflow-scheduler",
+            # LocalExecutor task logs are local files the api-server reads directly, so the scheduler's
+            # log server (which binds every interface) is not needed.
+            command=[str(VENV_BIN / "airflow"), "scheduler", "--skip-serve-logs"],
+            ports=(),
+            check=health.airflow_scheduler,
+            version="Airflow " + _package_version("apache-airflow"),
+            after=("airflow-api",),
+            env=airflow_env,
+            start_timeout=120,
+        ),
+        Service(
+            name="airflow-dag-processor",
+            command=[str(VENV_BIN / "airflow"), "dag-processor"],
+            ports=(),
+            check=health.airflow_dag_processor,
+            version="Airflow " + _package_version("apache-airflow"),
+            after=("airflow-api",),
+            env=airflow_env,
+            start_timeout=120,
+        ),
+        Service(
+            name="prometheus",
+            command=[
+                shutil.which("prometheus") or "/usr/bin/prometheus",
+                f"--config.file={layout.conf / 'prometheus.yml'}",
+                f"--storage.tsdb.path={layout.data / 'prometheus'}",
+                f"--web.listen-address={host}:{s.prometheus_port}",
+                "--web.enable-lifecycle",
+                "--storage.tsdb.retention.time=30d",
+            ],
+            ports=(s.prometheus_port,),
+            check=health.prometheus,
+            version="Prometheus " + _debian_version("prometheus"),
+            ui=s.prometheus_url,
+        ),
+        Service(
+            name="pushgateway",
+            command=[
+                shutil.which("prometheus-pushgateway") or "/usr/bin/prometheus-pushgateway",
+                f"--web.listen-address={host}:{s.pushgateway_port}",
+                f"--persistence.file={layout.data / 'pushgateway.store'}",
+                "--persistence.interval=15s",
+            ],
+            ports=(s.pushgateway_port,),
+            check=health.pushgateway,
+            version="Pushgateway " + _debian_version("prometheus-pushgateway"),
+            ui=s.pushgateway_url,
+        ),
+        Service(
+            name="alertmanager",
+            command=[
+                shutil.which("prometheus-alertmanager") or "/usr/bin/prometheus-alertmanager",
+                f"--config.file={layout.conf / 'alertmanager.yml'}",
+                f"--storage.path={layout.data / 'alertmanager'}",
+                f"--web.listen-address={host}:{s.alertmanager_port}",
+                "--cluster.listen-address=",
+            ],
+            ports=(s.alertmanager_port,),
+            check=health.alertmanager,
+            version="Alertmanager " + _debian_version("prometheus-alertmanager"),
+            ui=s.alertmanager_url,
+        ),
+        Service(
+            name="jupyter",
+            command=[
+                str(VENV_BIN / "jupyter"),
+                "lab",
+                "--no-browser",
+                "--allow-root",
+                f"--ip={host}",
+                f"--port={s.jupyter_port}",
+                "--port-retries=0",
+                f"--ServerApp.root_dir={s.home / 'notebooks'}",
+            ],
+            ports=(s.jupyter_port,),
+            check=health.jupyter,
+            version="JupyterLab " + _package_version("jupyterlab"),
+            ui=f"{s.jupyter_url}/lab?token=…",
+            env={"JUPYTER_TOKEN": s.secret("jupyter_token"), "PATH": f"{VENV_BIN}:/usr/bin:/bin"},
+        ),
+    ]
+
+
+def start_order(services: list[Service]) -> list[list[Service]]:
+    """Waves of services whose dependencies are all in earlier waves."""
+    placed: set[str] = set()
+    remaining = list(services)
+    waves: list[list[Service]] = []
+    while remaining:
+        wave = [svc for svc in remaining if set(svc.after) <= placed]
+        if not wave:
+            raise ValueError(f"dependency cycle among {[s.name for s in remaining]}")
+        waves.append(wave)
+        placed |= {svc.name for svc in wave}
+        remaining = [svc for svc in remaining if svc.name not in placed]
+    return waves
+
+
+def supervisor_config(services: list[Service], layout: LabLayout) -> str:
+    """supervisord.conf: every program stopped until `lab up` starts it in dependency order."""
+    lines = [
+        "[unix_http_server]",
+        f"file={layout.supervisor_socket}",
+        "chmod=0700",
+        "",
+        "[supervisord]",
+        f"logfile={layout.logs / 'supervisord.log'}",
+        f"pidfile={layout.run / 'supervisord.pid'}",
+        f"directory={layout.root.parent}",
+        "logfile_maxbytes=10MB",
+        "",
+        "[rpcinterface:supervisor]",
+        "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
+        "",
+    ]
+    waves = start_order(services)
+    for priority, wave in enumerate(waves, start=1):
+        for svc in wave:
+            env = ",".join(f'{k}="{v}"' for k, v in svc.env.items())
+            lines += [
+                f"[program:{svc.name}]",
+                f"command={shlex.join(svc.command)}".replace("%", "%%"),
+                "autostart=false",
+                "autorestart=unexpected",
+                "startsecs=2",
+                "startretries=1",
+                "stopwaitsecs=30",
+                # Process groups: spark-submit and airflow fork children that must die with the parent.
+                "stopasgroup=true",
+                "killasgroup=true",
+                "redirect_stderr=true",
+                f"stdout_logfile={layout.logs / (svc.name + '.log')}",
+                "stdout_logfile_maxbytes=20MB",
+                "stdout_logfile_backups=2",
+                f"priority={priority * 10}",
+            ]
+            if env:
+                lines.append(f"environment={env}".replace("%", "%%"))
+            lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,241 @@
+"""One test per lab service, each speaking that service's own protocol."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import uuid
+
+import psutil
+import pymysql
+import pytest
+import requests
+
+from retailstream import clients
+
+
+def test_s3_sqs_glue_on_moto(lab, settings):
+    s3 = clients.aws_client("s3")
+    names = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    assert {settings.raw_bucket, settings.curated_bucket, settings.quarantine_bucket} <= names
+    key = f"_probe/{uuid.uuid4().hex}.txt"
+    s3.put_object(Bucket=settings.raw_bucket, Key=key, Body=b"probe")
+    assert s3.get_object(Bucket=settings.raw_bucket, Key=key)["Body"].read() == b"probe"
+    s3.delete_object(Bucket=settings.raw_bucket, Key=key)
+
+    sqs = clients.aws_client("sqs")
+    url = sqs.get_queue_url(QueueName=settings.events_queue)["QueueUrl"]
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"]
+    assert settings.events_dlq in attrs["RedrivePolicy"]
+    notification = s3.get_bucket_notification_configuration(Bucket=settings.curated_bucket)
+    assert notification["QueueConfigurations"][0]["QueueArn"].endswith(settings.events_queue)
+
+    databases = {d["Name"] for d in clients.aws_client("glue").get_databases()["DatabaseList"]}
+    assert {settings.glue_raw_database, settings.glue_curated_database} <= databases
+
+
+def test_mariadb_users_are_least_privilege(lab, settings):
+    for user in ("pipeline", "analyst", "hive"):
+        with clients.rds_cursor(user, database="") as cur:
+            cur.execute("SELECT 1")
+            assert cur.fetchone() == (1,)
+    table = f"probe_{uuid.uuid4().hex[:8]}"
+    with clients.rds_cursor("pipeline") as cur:
+        cur.execute(f"CREATE TABLE {table} (id INT PRIMARY KEY)")
+        cur.execute(f"INSERT INTO {table} VALUES (%s)", (1,))
+    try:
+        with clients.rds_cursor("analyst") as cur:
+            cur.execute(f"SELECT COUNT(*) FROM {table}")
+            assert cur.fetchone() == (1,)
+            with pytest.raises(pymysql.err.OperationalError) as denied:
+                cur.execute(f"INSERT INTO {table} VALUES (2)")
+            assert denied.value.args[0] == 1142  # command denied
+        # hive may not even connect to the retail database
+        with pytest.raises(pymysql.err.OperationalError), clients.rds_cursor("hive", settings.rds_database):
+            pass
+    finally:
+        with clients.rds_cursor("pipeline") as cur:
+            cur.execute(f"DROP TABLE {table}")
+
+
+def test_hdfs_webhdfs_and_spark_over_rpc(spark, settings):
+    client = clients.hdfs_client()
+    path = f"/tmp/probe-{uuid.uuid4().hex}/rows.csv"
+    client.write(path, data="a,b\n1,2\n3,4\n", overwrite=True)
+    try:
+        rows = spark.read.option("header", True).csv(f"{settings.hdfs_url}{path}").collect()
+        assert [(r.a, r.b) for r in rows] == [("1", "2"), ("3", "4")]
+        assert client.status(path)["length"] == 12
+    finally:
+        client.delete(path.rsplit("/", 1)[0], recursive=True)
+    assert client.status(settings.hdfs_warehouse_dir)["type"] == "DIRECTORY"
+
+
+def test_hiveserver2_and_spark_share_the_metastore(spark, settings):
+    table = f"{settings.hive_database}.probe_{uuid.uuid4().hex[:8]}"
+    spark.createDataFrame([(1, "a"), (2, "b")], "id INT, name STRING").write.format("parquet").saveAsTable(
+        table
+    )
+    try:
+        conn = clients.hive_connect()
+        cur = conn.cursor()
+        cur.execute(f"SELECT id, name FROM {table} ORDER BY id")
+        assert cur.fetchall() == [(1, "a"), (2, "b")]
+        cur.execute(f"DESCRIBE FORMATTED {table}")
+        location = next(row[1] for row in cur.fetchall() if row[0].strip() == "Location")
+        assert location.startswith(settings.hdfs_url + settings.hdfs_warehouse_dir)
+        conn.close()
+    finally:
+        spark.sql(f"DROP TABLE IF EXISTS {table}")
+
+
+def test_beeline_connects(lab, settings):
+    from retailstream.spark import SPARK_HOME
+
+    out = subprocess.run(
+        [
+            str(SPARK_HOME / "bin" / "beeline"),
+            "-u",
+            f"jdbc:hive2://{settings.hiveserver2_host}:{settings.hiveserver2_port}/default",
+            "-n",
+            settings.hdfs_user,
+            "--silent=true",
+            "--outputformat=csv2",
+            "-e",
+            "SHOW DATABASES",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env={"SPARK_HOME": str(SPARK_HOME), "PATH": "/usr/bin:/bin"},
+    ).stdout
+    assert settings.hive_database in out.split()
+
+
+def test_prometheus_scrapes_the_pushgateway(lab, settings):
+    metric = "retailstream_lab_probe"
+    value = time.time()
+    requests.put(
+        f"{settings.pushgateway_url}/metrics/job/lab_probe",
+        data=f"{metric} {value}\n",
+        timeout=5,
+    ).raise_for_status()
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline:
+        result = requests.get(
+            f"{settings.prometheus_url}/api/v1/query", params={"query": metric}, timeout=5
+        ).json()["data"]["result"]
+        if result and float(result[0]["value"][1]) == pytest.approx(value):
+            break
+        time.sleep(2)
+    else:
+        pytest.fail("Prometheus did not scrape the pushed probe within 40 s")
+    requests.delete(f"{settings.pushgateway_url}/metrics/job/lab_probe", timeout=5)
+    targets = requests.get(f"{settings.prometheus_url}/api/v1/targets", timeout=5).json()["data"]
+    assert all(t["health"] == "up" for t in targets["activeTargets"] if t["labels"]["job"] == "pushgateway")
+    status = requests.get(f"{settings.alertmanager_url}/api/v2/status", timeout=5).json()
+    assert status["cluster"]["status"] in ("disabled", "ready")
+
+
+def airflow_token(settings) -> str:
+    response = requests.post(
+        f"{settings.airflow_url}/auth/token",
+        json={"username": settings.airflow_admin_user, "password": settings.secret("airflow_admin_password")},
+        timeout=10,
+    )
+    response.raise_for_status()
+    return response.json()["access_token"]
+
+
+def test_airflow_rest_api(lab, settings):
+    headers = {"Authorization": f"Bearer {airflow_token(settings)}"}
+    health = requests.get(f"{settings.airflow_url}/api/v2/monitor/health", timeout=10).json()
+    assert {health[c]["status"] for c in ("metadatabase", "scheduler", "dag_processor")} == {"healthy"}
+    version = requests.get(f"{settings.airflow_url}/api/v2/version", headers=headers, timeout=10)
+    assert version.json()["version"].startswith("3.")
+    assert requests.get(f"{settings.airflow_url}/api/v2/dags", timeout=10).status_code == 401
+
+
+def test_jupyter_runs_code_in_the_lab_kernel(lab, settings):
+    from jupyter_client.manager import KernelManager  # the same client JupyterLab's server uses
+
+    headers = {"Authorization": f"token {settings.secret('jupyter_token')}"}
+    specs = requests.get(f"{settings.jupyter_url}/api/kernelspecs", headers=headers, timeout=10).json()
+    assert "retailstream" in specs["kernelspecs"]
+    km = KernelManager(kernel_name="retailstream")
+    km.start_kernel()
+    try:
+        kc = km.client()
+        kc.start_channels()
+        kc.wait_for_ready(timeout=60)
+        kc.execute("import retailstream, sys; print(retailstream.__name__, sys.prefix)")
+        outputs = []
+        while True:
+            msg = kc.get_iopub_msg(timeout=30)
+            if msg["msg_type"] == "stream":
+                outputs.append(msg["content"]["text"])
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle" and outputs:
+                break
+        assert outputs[0].startswith("retailstream ")
+        kc.stop_channels()
+    finally:
+        km.shutdown_kernel(now=True)
+    assert sys.prefix in outputs[0]
+
+
+def test_every_lab_socket_is_loopback_only(lab):
+    pids = set()
+    for row in lab.status():
+        if row.pid:
+            proc = psutil.Process(row.pid)
+            pids |= {proc.pid, *(c.pid for c in proc.children(recursive=True))}
+    exposed = [
+        (c.pid, c.laddr)
+        for c in psutil.net_connections("tcp")
+        if c.status == psutil.CONN_LISTEN
+        and c.pid in pids
+        and c.laddr.ip not in ("127.0.0.1", "::ffff:127.0.0.1")
+    ]
+    assert exposed == []
+
+
+def test_status_command_reports_every_service_healthy(lab):
+    from typer.testing import CliRunner
+
+    from retailstream.cli import app
+
+    result = CliRunner().invoke(app, ["lab", "status"])
+    assert result.exit_code == 0, result.output
+    for name in (
+        "mariadb",
+        "moto",
+        "namenode",
+        "datanode",
+        "metastore",
+        "thriftserver",
+        "airflow-api",
+        "prometheus",
+        "pushgateway",
+        "alertmanager",
+        "jupyter",
+    ):
+        assert name in result.output
+
+
+def test_busy_port_is_a_clear_error_and_starts_nothing(lab, settings, tmp_path):
+    """A second lab on the same ports finds them taken: one clear error per port, nothing started."""
+    from retailstream.lab.control import Lab, LabError
+
+    other_dir = tmp_path / "lab"
+    (other_dir / "jars").mkdir(parents=True)
+    (other_dir / "jars" / "lib").symlink_to(lab.layout.jars)
+    (other_dir / "jars" / "classes").symlink_to(lab.layout.classes)
+    other = Lab(settings.model_copy(update={"lab_dir": other_dir}))
+    with pytest.raises(LabError) as error:
+        other.up()
+    message = str(error.value)
+    assert f"mariadb: port {settings.rds_port} on 127.0.0.1 is already in use by" in message
+    assert f"thriftserver: port {settings.hiveserver2_port}" in message
+    assert not other.supervisor.running()
