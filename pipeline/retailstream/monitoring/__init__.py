@@ -1,0 +1,1 @@
+"""Pipeline observability: per-run stage metrics pushed to the Prometheus Pushgateway."""

@@ -1,0 +1,110 @@
+"""Per-run stage metrics, pushed to the Pushgateway (job ``settings.metrics_job``, labels stage+pipeline).
+
+Batch stages are not scraped, so each run pushes gauges describing itself. Usage::
+
+    with stage_run("upload") as run:
+        ...
+        run.rows_in += n; run.rows_out += m; run.bytes += size
+
+On success every gauge is pushed, including the last-success timestamp; on failure only status,
+duration and the run timestamp are pushed (POST semantics keep the previous last-success value).
+A Pushgateway outage is logged, never fatal: metrics must not break the pipeline.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Gauge, pushadd_to_gateway
+
+from retailstream.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+STAGES = (
+    "upload",
+    "crawl",
+    "glue_job",
+    "lambda_load",
+    "features_hdfs",
+    "features_hive",
+    "consolidate",
+    "transfer",
+    "usecases",
+    "report",
+)
+PREFIX = "retailstream_stage_"
+
+
+@dataclass
+class StageRun:
+    stage: str
+    rows_in: int = 0
+    rows_out: int = 0
+    rows_quarantined: int = 0
+    rows_duplicate: int = 0
+    bytes: int = 0
+    details: dict = field(default_factory=dict)
+
+    def reconciles(self) -> bool:
+        """Input rows are all accounted for: loaded, quarantined or dropped as duplicates."""
+        return self.rows_in == self.rows_out + self.rows_quarantined + self.rows_duplicate
+
+
+def push_stage_metrics(run: StageRun, ok: bool, duration: float, settings: Settings | None = None) -> None:
+    s = settings or get_settings()
+    registry = CollectorRegistry()
+    labels = ("stage", "pipeline")
+
+    def gauge(name: str, doc: str, value: float) -> None:
+        Gauge(PREFIX + name, doc, labels, registry=registry).labels(run.stage, s.pipeline_name).set(value)
+
+    now = time.time()
+    gauge("last_status", "1 when the stage's last run succeeded, 0 when it failed", 1 if ok else 0)
+    gauge("duration_seconds", "wall time of the stage's last run", duration)
+    gauge("last_run_timestamp_seconds", "when the stage's last run ended", now)
+    if ok:
+        gauge("last_success_timestamp_seconds", "when the stage last succeeded", now)
+        gauge("rows_in", "rows the last successful run read", run.rows_in)
+        gauge("rows_out", "rows the last successful run loaded or wrote", run.rows_out)
+        gauge("rows_quarantined", "rows the last successful run quarantined", run.rows_quarantined)
+        gauge("rows_duplicate", "rows the last successful run dropped as duplicates", run.rows_duplicate)
+        gauge("bytes", "bytes the last successful run moved", run.bytes)
+    try:
+        pushadd_to_gateway(
+            s.pushgateway_url,
+            job=s.metrics_job,
+            registry=registry,
+            grouping_key={"stage": run.stage, "pipeline": s.pipeline_name},
+            timeout=5,
+        )
+    except OSError as exc:
+        log.warning("metrics for stage %s not pushed (%s): %s", run.stage, s.pushgateway_url, exc)
+
+
+@contextmanager
+def stage_run(stage: str, settings: Settings | None = None) -> Iterator[StageRun]:
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}; known: {', '.join(STAGES)}")
+    run = StageRun(stage)
+    started = time.monotonic()
+    ok = False
+    try:
+        yield run
+        ok = True
+    finally:
+        push_stage_metrics(run, ok, time.monotonic() - started, settings)
+        log.info(
+            "stage=%s ok=%s rows_in=%d rows_out=%d rows_quarantined=%d rows_duplicate=%d seconds=%.2f",
+            stage,
+            ok,
+            run.rows_in,
+            run.rows_out,
+            run.rows_quarantined,
+            run.rows_duplicate,
+            time.monotonic() - started,
+        )

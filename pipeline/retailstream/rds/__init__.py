@@ -1,0 +1,1 @@
+"""The RDS (MySQL-protocol) database of the pipeline: its schema, created idempotently."""

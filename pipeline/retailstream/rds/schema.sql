@@ -1,0 +1,70 @@
+-- RetailStream RDS schema (database `retail`). Idempotent: every statement can run again.
+-- Keys: stores (store), sales (store, dept, week_date), store_traffic (store, week_date).
+
+CREATE TABLE IF NOT EXISTS stores (
+  store        SMALLINT UNSIGNED NOT NULL,
+  store_type   CHAR(1)           NOT NULL,
+  size         INT UNSIGNED      NOT NULL,
+  source_key   VARCHAR(512)      NOT NULL COMMENT 'S3 key of the curated object the row came from',
+  updated_at   TIMESTAMP(3)      NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
+  PRIMARY KEY (store),
+  CONSTRAINT chk_stores_type CHECK (store_type IN ('A', 'B', 'C')),
+  CONSTRAINT chk_stores_size CHECK (size > 0)
+) ENGINE=InnoDB;
+
+CREATE TABLE IF NOT EXISTS sales (
+  store        SMALLINT UNSIGNED NOT NULL,
+  dept         SMALLINT UNSIGNED NOT NULL,
+  week_date    DATE              NOT NULL,
+  weekly_sales DECIMAL(12, 2)    NOT NULL COMMENT 'negative values are returns and are valid',
+  is_holiday   BOOLEAN           NOT NULL,
+  source_key   VARCHAR(512)      NOT NULL,
+  -- Watermark for incremental transfers: set on insert and on every real change.
+  updated_at   TIMESTAMP(3)      NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
+  PRIMARY KEY (store, dept, week_date),
+  KEY idx_sales_week (week_date),
+  KEY idx_sales_updated (updated_at),
+  CONSTRAINT fk_sales_store FOREIGN KEY (store) REFERENCES stores (store),
+  CONSTRAINT chk_sales_friday CHECK (DAYOFWEEK(week_date) = 6)
+) ENGINE=InnoDB;
+
+CREATE TABLE IF NOT EXISTS store_traffic (
+  store        SMALLINT UNSIGNED NOT NULL,
+  week_date    DATE              NOT NULL,
+  customers    INT UNSIGNED      NOT NULL,
+  source_key   VARCHAR(512)      NOT NULL,
+  updated_at   TIMESTAMP(3)      NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
+  PRIMARY KEY (store, week_date),
+  KEY idx_traffic_updated (updated_at),
+  CONSTRAINT fk_traffic_store FOREIGN KEY (store) REFERENCES stores (store),
+  CONSTRAINT chk_traffic_friday CHECK (DAYOFWEEK(week_date) = 6)
+) ENGINE=InnoDB;
+
+-- Rows the loader refused, with why and where from. Re-delivering the same object does not add
+-- duplicates: the key is the source object and its line/row number.
+CREATE TABLE IF NOT EXISTS load_quarantine (
+  id           BIGINT UNSIGNED   NOT NULL AUTO_INCREMENT,
+  dataset      VARCHAR(32)       NOT NULL,
+  source_key   VARCHAR(512)      NOT NULL,
+  source_row   INT UNSIGNED      NOT NULL,
+  reason       VARCHAR(255)      NOT NULL,
+  raw          TEXT              NULL,
+  quarantined_at TIMESTAMP(3)    NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+  PRIMARY KEY (id),
+  UNIQUE KEY uq_quarantine_source (source_key, source_row)
+) ENGINE=InnoDB;
+
+-- One row per loaded object: the reconciliation of rows in = loaded + quarantined + duplicates.
+CREATE TABLE IF NOT EXISTS load_audit (
+  source_key   VARCHAR(512)      NOT NULL,
+  dataset      VARCHAR(32)       NOT NULL,
+  source_etag  VARCHAR(128)      NOT NULL,
+  rows_in      INT UNSIGNED      NOT NULL,
+  rows_loaded  INT UNSIGNED      NOT NULL,
+  rows_quarantined INT UNSIGNED  NOT NULL,
+  rows_duplicate INT UNSIGNED    NOT NULL,
+  loaded_at    TIMESTAMP(3)      NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
+  duration_ms  INT UNSIGNED      NOT NULL,
+  PRIMARY KEY (source_key),
+  CONSTRAINT chk_audit_reconciles CHECK (rows_in = rows_loaded + rows_quarantined + rows_duplicate)
+) ENGINE=InnoDB;
