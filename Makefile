@@ -11,7 +11,7 @@ SUDO    := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 APT_PACKAGES := $(shell grep -v '^\#' pipeline/setup/apt-packages.txt)
 PYTEST_ARGS ?=
 
-.PHONY: help setup setup-apt setup-python setup-jvm lock lint test unit data up down status clean
+.PHONY: help setup setup-apt setup-python setup-jvm lock lint test unit data up down status clean bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ down: ## stop the lab (data kept)
 
 clean: ## stop the lab and wipe its state
 	$(RS) lab clean
+
+bench: up ## benchmarks, measured side by side (ratios); results in bench-results/
+	$(RS) bench
 
 lock: ## re-resolve requirements.lock from pyproject.toml
 	uv pip compile -q pyproject.toml --extra dev --python-version 3.11 -o requirements.lock

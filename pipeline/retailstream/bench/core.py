@@ -1,0 +1,60 @@
+"""The shared shape of a benchmark result and the runner behind `retailstream bench`."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+from retailstream.settings import Settings, get_settings
+
+# name → module under retailstream.bench exposing `run(settings) -> list[Measurement]`.
+BENCHMARKS: dict[str, str] = {}
+
+
+@dataclass
+class Measurement:
+    benchmark: str
+    variant: str
+    seconds: float
+    rows: int = 0
+    bytes: int = 0
+    baseline: str = ""  # the variant this one is compared with
+    notes: dict = field(default_factory=dict)
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+    @property
+    def mb_per_second(self) -> float:
+        return self.bytes / 2**20 / self.seconds if self.seconds else 0.0
+
+
+def timed(fn: Callable[[], object]) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - started, result
+
+
+def ratio(measurements: list[Measurement], m: Measurement) -> float | None:
+    """How many times faster ``m`` is than its baseline variant in the same run."""
+    base = next((b for b in measurements if b.benchmark == m.benchmark and b.variant == m.baseline), None)
+    return base.seconds / m.seconds if base and m.seconds else None
+
+
+def run_benchmarks(names: list[str] | None = None, settings: Settings | None = None) -> list[Measurement]:
+    s = settings or get_settings()
+    results: list[Measurement] = []
+    for name in names or list(BENCHMARKS):
+        module = importlib.import_module(BENCHMARKS[name])
+        results.extend(module.run(s))
+    out = s.home / "bench-results"
+    out.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    (out / f"bench-{stamp}.json").write_text(
+        json.dumps([{**asdict(m), "ratio_vs_baseline": ratio(results, m)} for m in results], indent=2)
+    )
+    return results
