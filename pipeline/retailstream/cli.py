@@ -16,8 +16,16 @@ app.add_typer(bench_app, name="bench")
 
 
 @app.command()
-def settings(show_secrets: bool = typer.Option(False, help="Print secret values too.")) -> None:
+def settings(
+    show_secrets: bool = typer.Option(False, help="Print secret values too."),
+    example: bool = typer.Option(False, help="Print the text of .env.example instead."),
+) -> None:
     """Print the effective settings (secrets masked)."""
+    if example:
+        from retailstream.settings import env_example
+
+        typer.echo(env_example(), nl=False)
+        return
     from rich.console import Console
     from rich.table import Table
 

@@ -196,6 +196,28 @@ def get_settings() -> Settings:
     return Settings()
 
 
+def env_example() -> str:
+    """The text of ``.env.example``: every variable with its default (commented out)."""
+    lines = [
+        "# Every RetailStream setting, with its default. Copy what you change into .env (ignored by git).",
+        "# Secrets are generated into .env by `make setup` (`retailstream secrets`); never commit them.",
+        "",
+    ]
+    for name, field in Settings.model_fields.items():
+        var = f"RETAILSTREAM_{name.upper()}"
+        if name in GENERATED_SECRETS:
+            lines.append(f"# {var}=<generated>")
+            continue
+        default = field.default
+        if isinstance(default, SecretStr):
+            default = default.get_secret_value()
+        if isinstance(default, Path):
+            default = default.relative_to(PROJECT_ROOT) if default.is_relative_to(PROJECT_ROOT) else default
+            default = f"<project>/{default}" if str(default) != "." else "<project>"
+        lines.append(f"# {var}={'' if default is None else default}")
+    return "\n".join(lines) + "\n"
+
+
 def ensure_env_file(path: Path = ENV_FILE) -> list[str]:
     """Append a random value for every generated secret missing from ``path``; return their names."""
     existing = path.read_text().splitlines() if path.exists() else []

@@ -29,3 +29,13 @@ def test_secrets_are_generated_once(tmp_path: Path):
     assert oct(env.stat().st_mode & 0o777) == "0o600"
     values = [line.split("=", 1)[1] for line in first.splitlines() if "=" in line]
     assert len(set(values)) == len(values) and all(len(v) >= 20 for v in values)
+
+
+def test_env_example_documents_every_setting():
+    from retailstream.settings import PROJECT_ROOT, env_example
+
+    assert (PROJECT_ROOT / ".env.example").read_text() == env_example(), (
+        "regenerate: retailstream settings --example > .env.example"
+    )
+    for name in Settings.model_fields:
+        assert f"RETAILSTREAM_{name.upper()}=" in env_example()
