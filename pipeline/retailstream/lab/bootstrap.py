@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 from retailstream import clients
@@ -148,9 +149,8 @@ def metastore_schema(s: Settings, layout: LabLayout) -> None:
                 return
     jdo = layout.run / "package.jdo"
     metastore_jar = next((SPARK_HOME / "jars").glob("hive-metastore-*.jar"))
-    subprocess.run(
-        ["unzip", "-o", "-q", str(metastore_jar), "package.jdo", "-d", str(layout.run)], check=True
-    )
+    with zipfile.ZipFile(metastore_jar) as jar:
+        jdo.write_bytes(jar.read("package.jdo"))
     classpath = ":".join([str(layout.conf / "hive"), f"{SPARK_HOME}/jars/*", str(s.mariadb_jdbc_jar)])
     _run(
         [
