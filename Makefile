@@ -9,14 +9,16 @@ PYTEST  := $(VENV)/bin/pytest
 LAB     := .lab
 SUDO    := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 APT_PACKAGES := $(shell grep -v '^\#' pipeline/setup/apt-packages.txt)
+GO_TOOLS := $(shell grep -v '^\#' pipeline/setup/go-tools.txt)
+GO      ?= $(shell command -v go || echo /usr/local/go/bin/go)
 PYTEST_ARGS ?=
 
-.PHONY: help setup setup-apt setup-python setup-jvm lock lint test unit data up down status clean bench
+.PHONY: help setup setup-apt setup-python setup-jvm setup-go lock lint test unit data up down status clean bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-setup: setup-apt setup-python setup-jvm $(LAB)/.secrets ## install everything (idempotent): apt, venv, jars, secrets
+setup: setup-apt setup-python setup-jvm setup-go $(LAB)/.secrets ## install everything (idempotent): apt, venv, jars, Go tools, secrets
 
 setup-apt:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
@@ -47,6 +49,14 @@ $(LAB)/jars/.resolved: pipeline/setup/pom.xml
 $(LAB)/jars/classes/LoopbackMetaStore.class: pipeline/setup/java/LoopbackMetaStore.java $(VENV)/.synced
 	@mkdir -p $(dir $@)
 	javac -nowarn -d $(dir $@) -cp "$$($(PY) -c 'import pyspark,os;print(os.path.dirname(pyspark.__file__))')/jars/*" $<
+
+setup-go: $(LAB)/bin/.built
+
+# Go programs (statsd_exporter) built from the Go module proxy at the versions pinned in go-tools.txt.
+$(LAB)/bin/.built: pipeline/setup/go-tools.txt
+	@mkdir -p $(LAB)/bin
+	for tool in $(GO_TOOLS); do GOBIN=$(abspath $(LAB))/bin $(GO) install "$$tool" || exit 1; done
+	@touch $@
 
 $(LAB)/.secrets: setup-python
 	@mkdir -p $(LAB)
