@@ -126,6 +126,7 @@ class Settings(BaseSettings):
     statsd_exporter_port: int = 9102
     alert_webhook_port: int = 9095
     events_runner_metrics_port: int = 9108
+    service_probe_port: int = 9115
     metrics_job: str = "retailstream"
     pipeline_name: str = "retailstream"
 
