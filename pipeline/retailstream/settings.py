@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     glue_job_schedule: str = "cron(0 6 ? * MON *)"
     glue_role_arn: str = "arn:aws:iam::123456789012:role/retailstream-glue"
     use_real_crawler: bool = False
+    glue_raw_crawler: str = "retail-raw-crawler"
+    glue_curated_crawler: str = "retail-curated-crawler"
+    # In the raw bucket: the job script, the job bookmark and the run log of the local job runner.
+    glue_state_prefix: str = "_glue"
+    upload_manifest_prefix: str = "_manifests"
+    upload_workers: int = 8
     events_queue: str = "retail-curated-events"
     events_dlq: str = "retail-curated-events-dlq"
     events_max_receive_count: int = 3
