@@ -239,3 +239,33 @@ def airflow_database(s: Settings, layout: LabLayout) -> None:
         return
     _run([str(VENV_BIN / "airflow"), "db", "migrate"], layout.logs / "airflow-migrate.log", env=env)
     marker.write_text(wanted)
+
+
+# --- monitoring ------------------------------------------------------------------------------------
+
+
+def _reload(url: str) -> None:
+    import requests
+
+    response = requests.post(url, timeout=10)
+    if response.status_code != 200:
+        raise RuntimeError(f"POST {url}: HTTP {response.status_code}: {response.text.strip()}")
+
+
+def prometheus_reload(s: Settings, layout: LabLayout) -> None:
+    """Re-read the rendered config and the rule files (a running Prometheus keeps its process)."""
+    _reload(f"{s.prometheus_url}/-/reload")
+
+
+def alertmanager_reload(s: Settings, layout: LabLayout) -> None:
+    _reload(f"{s.alertmanager_url}/-/reload")
+
+
+def statsd_exporter_reload(s: Settings, layout: LabLayout) -> None:
+    """Re-read prometheus/statsd_mapping.yml."""
+    _reload(f"http://{s.bind_host}:{s.statsd_exporter_port}/-/reload")
+
+
+def statsd_exporter_binary(s: Settings, layout: LabLayout) -> None:
+    if not (layout.bin / "statsd_exporter").exists():
+        raise RuntimeError(f"{layout.bin / 'statsd_exporter'} is missing: run `make setup` (setup-go)")

@@ -112,6 +112,31 @@ def hive_site(s: Settings) -> dict[str, object]:
     }
 
 
+def monitoring_configs(s: Settings) -> dict[str, str]:
+    """prometheus.yml and alertmanager.yml rendered from the templates in prometheus/."""
+    targets = {
+        "pushgateway": f"{s.bind_host}:{s.pushgateway_port}",
+        "prometheus": f"{s.bind_host}:{s.prometheus_port}",
+        "alertmanager": f"{s.bind_host}:{s.alertmanager_port}",
+        "statsd_exporter": f"{s.bind_host}:{s.statsd_exporter_port}",
+        "events_runner": f"{s.bind_host}:{s.events_runner_metrics_port}",
+        "alert_receiver": f"{s.bind_host}:{s.alert_webhook_port}",
+        "service_probes": f"{s.bind_host}:{s.service_probe_port}",
+        "alert_webhook": f"http://{s.bind_host}:{s.alert_webhook_port}/alerts",
+    }
+    templates = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(s.home / "prometheus"),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    return {
+        name: templates.get_template(f"{name}.j2").render(
+            targets=targets, rules_dir=str(s.home / "prometheus" / "rules")
+        )
+        for name in ("prometheus.yml", "alertmanager.yml")
+    }
+
+
 def render_configs(s: Settings, layout: LabLayout, services_conf: str) -> None:
     conf = layout.conf
     _write(conf / "hadoop" / "core-site.xml", hadoop_xml(core_site(s)))
@@ -132,22 +157,6 @@ def render_configs(s: Settings, layout: LabLayout, services_conf: str) -> None:
         private=True,
     )
     _write(conf / "spark" / "log4j2.properties", LOG4J2_CONSOLE.replace("{level}", "warn"))
-    targets = {
-        "pushgateway": f"{s.bind_host}:{s.pushgateway_port}",
-        "prometheus": f"{s.bind_host}:{s.prometheus_port}",
-        "alertmanager": f"{s.bind_host}:{s.alertmanager_port}",
-        "statsd_exporter": f"{s.bind_host}:{s.statsd_exporter_port}",
-        "events_runner": f"{s.bind_host}:{s.events_runner_metrics_port}",
-        "alert_webhook": f"http://{s.bind_host}:{s.alert_webhook_port}/alerts",
-    }
-    templates = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(s.home / "prometheus"),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
-    for name in ("prometheus.yml", "alertmanager.yml"):
-        text = templates.get_template(f"{name}.j2").render(
-            targets=targets, rules_dir=str(s.home / "prometheus" / "rules")
-        )
+    for name, text in monitoring_configs(s).items():
         _write(conf / name, text)
     _write(layout.supervisor_conf, services_conf, private=True)

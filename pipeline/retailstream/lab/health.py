@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import time
 import uuid
 
 import requests
@@ -21,9 +22,9 @@ class Unhealthy(Exception):
     pass
 
 
-def _http_ok(url: str, **kwargs) -> requests.Response:
+def _http_ok(url: str, timeout: float = 5, **kwargs) -> requests.Response:
     try:
-        response = requests.get(url, timeout=5, **kwargs)
+        response = requests.get(url, timeout=timeout, **kwargs)
     except requests.RequestException as exc:
         raise Unhealthy(f"GET {url}: {exc.__class__.__name__}") from exc
     if response.status_code != 200:
@@ -181,3 +182,32 @@ def jupyter(s: Settings) -> None:
     ).json()
     if "retailstream" not in specs.get("kernelspecs", {}):
         raise Unhealthy("kernel 'retailstream' is not registered")
+
+
+def statsd_exporter(s: Settings) -> None:
+    """A StatsD gauge sent over UDP shows up on the exporter's /metrics."""
+    import secrets
+
+    value = secrets.randbelow(10**6)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.sendto(f"lab_health.statsd_probe:{value}|g".encode(), (s.bind_host, s.statsd_port))
+    url = f"http://{s.bind_host}:{s.statsd_exporter_port}/metrics"
+    for _ in range(20):
+        if f"lab_health_statsd_probe {value}\n" in _http_ok(url).text:
+            return
+        time.sleep(0.1)
+    raise Unhealthy(f"a StatsD gauge sent to UDP {s.statsd_port} did not appear on {url}")
+
+
+def alert_receiver(s: Settings) -> None:
+    """The webhook receiver lists its recorded notifications as JSON."""
+    url = f"http://{s.bind_host}:{s.alert_webhook_port}/alerts"
+    if not isinstance(_http_ok(url, params={"since": time.time()}).json(), list):
+        raise Unhealthy(f"GET {url} did not return a JSON list")
+
+
+def service_probes(s: Settings) -> None:
+    """The probe exporter answers a scrape with its service health series."""
+    url = f"http://{s.bind_host}:{s.service_probe_port}/metrics"
+    if "retailstream_service_up{" not in _http_ok(url, timeout=15).text:
+        raise Unhealthy(f"{url} exposes no retailstream_service_up series")

@@ -65,6 +65,15 @@ def _debian_version(package: str) -> str:
     return out.split(":")[-1].split("+")[0].split("-")[0] or "?"
 
 
+def _go_tool_version(s: Settings, name: str) -> str:
+    """The version pinned for a Go program in pipeline/setup/go-tools.txt (built by `make setup`)."""
+    for line in (s.home / "pipeline" / "setup" / "go-tools.txt").read_text().splitlines():
+        module, _, version = line.strip().partition("@")
+        if module.rsplit("/", 1)[-1] == name and not module.startswith("#"):
+            return version
+    return "?"
+
+
 def build_services(s: Settings, layout: LabLayout) -> list[Service]:
     host = s.bind_host
     hadoop_cp = [str(layout.conf / "hadoop"), str(layout.conf / "hadoop-webapps"), f"{layout.jars}/*"]
@@ -222,6 +231,7 @@ def build_services(s: Settings, layout: LabLayout) -> list[Service]:
             check=health.prometheus,
             version="Prometheus " + _debian_version("prometheus"),
             ui=s.prometheus_url,
+            ready=bootstrap.prometheus_reload,
         ),
         Service(
             name="pushgateway",
@@ -249,6 +259,42 @@ def build_services(s: Settings, layout: LabLayout) -> list[Service]:
             check=health.alertmanager,
             version="Alertmanager " + _debian_version("prometheus-alertmanager"),
             ui=s.alertmanager_url,
+            ready=bootstrap.alertmanager_reload,
+        ),
+        Service(
+            name="statsd-exporter",
+            # Airflow's StatsD (UDP) → Prometheus metrics, with labels from prometheus/statsd_mapping.yml.
+            command=[
+                str(layout.bin / "statsd_exporter"),
+                f"--statsd.listen-udp={host}:{s.statsd_port}",
+                "--statsd.listen-tcp=",
+                f"--web.listen-address={host}:{s.statsd_exporter_port}",
+                "--web.enable-lifecycle",
+                f"--statsd.mapping-config={s.home / 'prometheus' / 'statsd_mapping.yml'}",
+            ],
+            ports=(s.statsd_exporter_port,),
+            check=health.statsd_exporter,
+            version="statsd_exporter " + _go_tool_version(s, "statsd_exporter"),
+            ui=f"http://{host}:{s.statsd_exporter_port}/metrics",
+            prepare=bootstrap.statsd_exporter_binary,
+            ready=bootstrap.statsd_exporter_reload,
+        ),
+        Service(
+            name="alert-receiver",
+            command=[str(VENV_BIN / "retailstream"), "monitoring", "alert-receiver"],
+            ports=(s.alert_webhook_port,),
+            check=health.alert_receiver,
+            version="retailstream " + _package_version("retailstream"),
+            ui=f"http://{host}:{s.alert_webhook_port}/alerts",
+        ),
+        Service(
+            name="service-probes",
+            # Health of the engines without an exporter of their own, as retailstream_service_up.
+            command=[str(VENV_BIN / "retailstream"), "monitoring", "probe"],
+            ports=(s.service_probe_port,),
+            check=health.service_probes,
+            version="retailstream " + _package_version("retailstream"),
+            ui=f"http://{host}:{s.service_probe_port}/metrics",
         ),
         Service(
             name="jupyter",
