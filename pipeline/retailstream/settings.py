@@ -117,6 +117,14 @@ class Settings(BaseSettings):
     spark_ui_port: int = 4040
     thriftserver_ui_port: int = 4050
     transfer_engine: Literal["sqoop", "spark-jdbc"] = "spark-jdbc"
+    # RDS → Hive transfer tuning (Sqoop -m / Spark numPartitions, JDBC fetch size): `make bench` winners.
+    transfer_parallelism: int = 2
+    transfer_fetch_size: int = 10000
+    # Sqoop's mysqldump fast path (--direct); see retailstream/transfer/sqoop.py for when it applies.
+    transfer_sqoop_direct: bool = False
+    # Rows changed in the last N seconds wait for the next run: a transaction still open when the
+    # window closes commits rows stamped inside it, which a later window would never see.
+    transfer_lag_seconds: int = 5
 
     # --- Airflow ------------------------------------------------------------------------------------
     airflow_port: int = 8080
