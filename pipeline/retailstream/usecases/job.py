@@ -1,0 +1,140 @@
+"""``run_all``: compute the ten use cases from Hive, publish them (RDS, files) and render the report.
+
+The two halves are separate functions so a scheduler can run them as two tasks:
+``publish_use_cases`` (stage ``usecases``) and ``render_report`` (stage ``report``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from retailstream.monitoring.metrics import stage_run
+from retailstream.settings import Settings, get_settings
+from retailstream.usecases import publish
+from retailstream.usecases.source import checked_identifier
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from pyspark.sql import SparkSession
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class UseCaseRun:
+    run_id: str
+    database: str
+    run_dir: Path
+    has_store_traffic: bool
+    rows: dict[str, int] = field(default_factory=dict)  # result name → rows
+    rds_tables: dict[str, str] = field(default_factory=dict)  # result name → RDS table
+    report: Path | None = None
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def compute_use_cases(spark: SparkSession, database: str) -> tuple[dict[str, pa.Table], dict]:
+    """Every use case's result (collected as Arrow; results are small) and what was read."""
+    from retailstream.usecases.questions import USE_CASES
+    from retailstream.usecases.source import read_inputs
+
+    inputs = read_inputs(spark, database)
+    # Sales feed every question: read the Hive table once.
+    sales = inputs.sales.persist()
+    try:
+        input_rows = {
+            "sales": sales.count(),
+            "stores": inputs.stores.count(),
+            "features": inputs.features.count(),
+            "store_traffic": None if inputs.store_traffic is None else inputs.store_traffic.count(),
+        }
+        results = {
+            case.table: case.compute(sales, inputs.stores, inputs.features, inputs.store_traffic).toArrow()
+            for case in USE_CASES
+        }
+    finally:
+        sales.unpersist()
+    return results, input_rows
+
+
+def publish_use_cases(
+    spark: SparkSession | None = None,
+    settings: Settings | None = None,
+    database: str | None = None,
+    run_id: str | None = None,
+    table_prefix: str = "",
+) -> UseCaseRun:
+    """Stage ``usecases``: compute all ten from ``<database>.*`` and publish RDS tables and files."""
+    from retailstream.usecases.questions import USE_CASES
+
+    s = settings or get_settings()
+    database = checked_identifier(database or s.hive_database)
+    run_id = publish.checked_run_id(run_id or new_run_id())
+    publish.checked_table_prefix(table_prefix)
+    with stage_run("usecases", s) as stage:
+        if spark is None:
+            from retailstream.spark import get_spark
+
+            spark = get_spark("retailstream-usecases", s)
+        results, input_rows = compute_use_cases(spark, database)
+        keys = {case.table: case.key for case in USE_CASES}
+        rds_tables = publish.publish_rds(results, keys, run_id, s, table_prefix)
+        manifest = {
+            "run_id": run_id,
+            "database": database,
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "has_store_traffic": input_rows["store_traffic"] is not None,
+            "input_rows": input_rows,
+            "tables": {
+                name: {"rows": table.num_rows, "rds_table": f"{s.rds_reports_database}.{rds_tables[name]}"}
+                for name, table in results.items()
+            },
+        }
+        run_dir = s.reports_dir / run_id
+        stage.bytes = publish.write_run_files(run_dir, results, manifest)
+        stage.rows_in = sum(count or 0 for count in input_rows.values())
+        stage.rows_out = sum(table.num_rows for table in results.values())
+        stage.details = {"run_id": run_id, "database": database}
+    log.info("use cases of %s published as run %s (%s)", database, run_id, run_dir)
+    return UseCaseRun(
+        run_id=run_id,
+        database=database,
+        run_dir=run_dir,
+        has_store_traffic=manifest["has_store_traffic"],
+        rows={name: table.num_rows for name, table in results.items()},
+        rds_tables=rds_tables,
+    )
+
+
+def render_report(run_id: str | None = None, settings: Settings | None = None) -> Path:
+    """Stage ``report``: render ``<run>/report.html`` from the run's files; point ``latest`` at it."""
+    from retailstream.usecases.report import write_report
+
+    s = settings or get_settings()
+    run_dir = publish.resolve_run_dir(s.reports_dir, run_id)
+    with stage_run("report", s) as stage:
+        manifest, tables = publish.read_run(run_dir)
+        path = write_report(run_dir, manifest, tables)
+        publish.point_latest(s.reports_dir, run_dir.name)
+        stage.rows_in = stage.rows_out = sum(table.num_rows for table in tables.values())
+        stage.bytes = path.stat().st_size
+    return path
+
+
+def run_all(
+    spark: SparkSession | None = None,
+    settings: Settings | None = None,
+    database: str | None = None,
+    run_id: str | None = None,
+    table_prefix: str = "",
+) -> UseCaseRun:
+    """Compute the ten use cases, publish them to RDS and files, and render the HTML report."""
+    run = publish_use_cases(spark, settings, database, run_id, table_prefix)
+    run.report = render_report(run.run_id, settings)
+    return run
