@@ -9,12 +9,14 @@ from retailstream.datasets.cli import data_app
 from retailstream.lab.cli import app as lab_app
 from retailstream.monitoring.cli import monitoring_app
 from retailstream.settings import ensure_env_file, get_settings
+from retailstream.usecases.cli import usecases_app
 
 app = typer.Typer(no_args_is_help=True, help="RetailStream: a retail data pipeline on real engines.")
 app.add_typer(lab_app, name="lab")
 app.add_typer(data_app, name="data")
 app.add_typer(bench_app, name="bench")
 app.add_typer(monitoring_app, name="monitoring")
+app.add_typer(usecases_app, name="usecases")
 
 
 @app.command()
