@@ -68,3 +68,47 @@ CREATE TABLE IF NOT EXISTS load_audit (
   PRIMARY KEY (source_key),
   CONSTRAINT chk_audit_reconciles CHECK (rows_in = rows_loaded + rows_quarantined + rows_duplicate)
 ) ENGINE=InnoDB;
+
+-- What each consolidation run found, one row per (table, check): see retailstream/consolidation.
+CREATE TABLE IF NOT EXISTS consolidation_report (
+  run_id       CHAR(32)          NOT NULL,
+  checked_at   TIMESTAMP(3)      NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+  table_name   VARCHAR(64)       NOT NULL,
+  check_name   VARCHAR(64)       NOT NULL,
+  severity     ENUM('error', 'warning', 'info') NOT NULL,
+  rows_checked BIGINT UNSIGNED   NOT NULL,
+  rows_flagged BIGINT UNSIGNED   NOT NULL,
+  detail       VARCHAR(255)      NOT NULL COMMENT 'what the check looks for',
+  sample       TEXT              NULL COMMENT 'JSON: the keys of up to 5 flagged rows',
+  PRIMARY KEY (run_id, table_name, check_name),
+  KEY idx_consolidation_table (table_name, checked_at)
+) ENGINE=InnoDB;
+
+-- Incremental RDS → Hive transfers: per Hive target, where the next import window starts on the
+-- source's updated_at. Saved only after the target table was published.
+CREATE TABLE IF NOT EXISTS transfer_watermarks (
+  target       VARCHAR(190)      NOT NULL COMMENT 'Hive table, database.table',
+  source       VARCHAR(190)      NOT NULL COMMENT 'RDS table, database.table',
+  check_column VARCHAR(64)       NOT NULL,
+  last_value   DATETIME(3)       NOT NULL COMMENT 'exclusive end of the last window, inclusive start of the next',
+  engine       VARCHAR(16)       NOT NULL,
+  rows_moved   BIGINT UNSIGNED   NOT NULL COMMENT 'rows the last import moved',
+  saved_at     TIMESTAMP(3)      NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
+  PRIMARY KEY (target)
+) ENGINE=InnoDB;
+
+-- Analysts: the latest consolidation findings of each table.
+CREATE OR REPLACE VIEW v_consolidation_latest AS
+SELECT r.table_name, r.check_name, r.severity, r.rows_checked, r.rows_flagged, r.detail, r.sample,
+       r.checked_at, r.run_id
+FROM consolidation_report r
+WHERE r.checked_at = (SELECT MAX(l.checked_at) FROM consolidation_report l WHERE l.table_name = r.table_name);
+
+-- Analysts: weekly sales per store with its format, size and customer visits.
+CREATE OR REPLACE VIEW v_store_week AS
+SELECT s.store, st.store_type, st.size, s.week_date, MAX(s.is_holiday) AS is_holiday,
+       SUM(s.weekly_sales) AS weekly_sales, COUNT(*) AS departments, t.customers
+FROM sales s
+JOIN stores st ON st.store = s.store
+LEFT JOIN store_traffic t ON t.store = s.store AND t.week_date = s.week_date
+GROUP BY s.store, st.store_type, st.size, s.week_date, t.customers;
