@@ -37,12 +37,19 @@ $(VENV)/.synced: requirements.lock pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name retailstream --display-name "RetailStream (Python 3.11)" >/dev/null
 	@touch $@
 
-setup-jvm: $(LAB)/jars/.resolved $(LAB)/jars/classes/LoopbackMetaStore.class
+setup-jvm: $(LAB)/jars/.resolved $(LAB)/jars/.sqoop-resolved $(LAB)/jars/classes/LoopbackMetaStore.class
 
 $(LAB)/jars/.resolved: pipeline/setup/pom.xml
 	@mkdir -p $(LAB)/jars
 	rm -rf $(LAB)/jars/lib
 	mvn -q -B -f pipeline/setup/pom.xml dependency:copy-dependencies -DoutputDirectory=$(abspath $(LAB))/jars/lib
+	@touch $@
+
+# Sqoop's own runtime libraries (see the comment in sqoop-pom.xml), kept apart from the daemons' jars.
+$(LAB)/jars/.sqoop-resolved: pipeline/setup/sqoop-pom.xml
+	@mkdir -p $(LAB)/jars
+	rm -rf $(LAB)/jars/sqoop
+	mvn -q -B -f pipeline/setup/sqoop-pom.xml dependency:copy-dependencies -DoutputDirectory=$(abspath $(LAB))/jars/sqoop
 	@touch $@
 
 # The lab's one Java source: a loopback-bound launcher for the Hive 2.3 metastore (see its comment).
