@@ -6,7 +6,9 @@ import typer
 
 from retailstream.bench.cli import bench_app
 from retailstream.datasets.cli import data_app
+from retailstream.ingest.cli import ingest_app
 from retailstream.lab.cli import app as lab_app
+from retailstream.loading.cli import lambda_app
 from retailstream.monitoring.cli import monitoring_app
 from retailstream.settings import ensure_env_file, get_settings
 from retailstream.usecases.cli import usecases_app
@@ -17,6 +19,8 @@ app.add_typer(data_app, name="data")
 app.add_typer(bench_app, name="bench")
 app.add_typer(monitoring_app, name="monitoring")
 app.add_typer(usecases_app, name="usecases")
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(lambda_app, name="lambda")
 
 
 @app.command()

@@ -211,3 +211,10 @@ def service_probes(s: Settings) -> None:
     url = f"http://{s.bind_host}:{s.service_probe_port}/metrics"
     if "retailstream_service_up{" not in _http_ok(url, timeout=15).text:
         raise Unhealthy(f"{url} exposes no retailstream_service_up series")
+
+
+def events_runner(s: Settings) -> None:
+    """The curated-events runner (SQS → Lambda handler) answers a scrape with its counters."""
+    url = f"http://{s.bind_host}:{s.events_runner_metrics_port}/metrics"
+    if "retailstream_events_messages" not in _http_ok(url).text:
+        raise Unhealthy(f"{url} exposes no retailstream_events_messages series")

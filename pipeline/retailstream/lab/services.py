@@ -297,6 +297,16 @@ def build_services(s: Settings, layout: LabLayout) -> list[Service]:
             ui=f"http://{host}:{s.service_probe_port}/metrics",
         ),
         Service(
+            name="events-runner",
+            # Lambda's SQS event source: curated object-created events → the loader's handler → RDS.
+            command=[str(VENV_BIN / "retailstream"), "lambda", "run-events"],
+            ports=(s.events_runner_metrics_port,),
+            check=health.events_runner,
+            version="retailstream " + _package_version("retailstream"),
+            ui=f"http://{host}:{s.events_runner_metrics_port}/metrics",
+            after=("moto", "mariadb"),
+        ),
+        Service(
             name="jupyter",
             command=[
                 str(VENV_BIN / "jupyter"),

@@ -1,0 +1,108 @@
+"""`retailstream lambda …`: package and register the loader, run its SQS event source, drain the queue."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+lambda_app = typer.Typer(no_args_is_help=True, help="Stage 1: the RDS loader Lambda and its event source.")
+
+
+def _logging(level: str = "INFO") -> None:
+    import logging
+
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+@lambda_app.command("deploy")
+def deploy() -> None:
+    """Build the deployment zip and CreateFunction (or update the code when it changed)."""
+    from retailstream.loading.package import deploy_function
+
+    config = deploy_function()
+    typer.echo(
+        f"{config['FunctionName']}: {config['Runtime']} handler={config['Handler']} "
+        f"code={config['CodeSize']} bytes sha256={config['CodeSha256']}"
+    )
+
+
+@lambda_app.command("package")
+def package(out: str = typer.Argument("retail-load-rds.zip", help="Where to write the zip.")) -> None:
+    """Write the deployment zip to a file (for inspection or a real AWS deploy)."""
+    from pathlib import Path
+
+    from retailstream.loading.package import build_zip
+
+    data = build_zip()
+    Path(out).write_bytes(data)
+    typer.echo(f"{out}: {len(data)} bytes")
+
+
+@lambda_app.command("run-events")
+def run_events(
+    metrics_port: int = typer.Option(
+        None, help="Prometheus port (default: settings.events_runner_metrics_port)."
+    ),
+) -> None:
+    """Poll the curated-events queue forever and invoke the handler (the lab's events-runner service)."""
+    from retailstream.loading.events import serve
+
+    _logging()
+    serve(metrics_port=metrics_port)
+
+
+@lambda_app.command("drain")
+def drain_cmd(timeout: float = typer.Option(300, help="Seconds to wait for an empty queue.")) -> None:
+    """Wait until every curated event was handled; print what was loaded."""
+    from retailstream.loading.events import DrainTimeout, drain
+
+    _logging("WARNING")
+    try:
+        report = drain(timeout)
+    except DrainTimeout as error:
+        typer.echo(f"drain timed out: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(json.dumps(report.to_dict(), indent=2))
+
+
+@lambda_app.command("invoke")
+def invoke(key: str, bucket: str = typer.Option(None, help="Default: the curated bucket.")) -> None:
+    """Call the handler with a direct S3 event for one object (no queue involved)."""
+    from retailstream.loading.handler import handler
+    from retailstream.settings import get_settings
+
+    _logging("WARNING")
+    event = {
+        "Records": [
+            {
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Put",
+                "s3": {"bucket": {"name": bucket or get_settings().curated_bucket}, "object": {"key": key}},
+            }
+        ]
+    }
+    typer.echo(json.dumps(handler(event, None), indent=2, default=str))
+
+
+@lambda_app.command("dlq")
+def dlq(purge: bool = typer.Option(False, help="Delete what is in the dead-letter queue.")) -> None:
+    """Show (or purge) the messages parked in the dead-letter queue."""
+    from retailstream import clients
+    from retailstream.loading.handler import s3_objects
+    from retailstream.settings import get_settings
+
+    s = get_settings()
+    sqs = clients.aws_client("sqs")
+    url = sqs.get_queue_url(QueueName=s.events_dlq)["QueueUrl"]
+    if purge:
+        sqs.purge_queue(QueueUrl=url)
+        typer.echo(f"purged {s.events_dlq}")
+        return
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get(
+        "Messages", []
+    )
+    for message in messages:
+        record = {"eventSource": "aws:sqs", "messageId": message["MessageId"], "body": message["Body"]}
+        for obj in s3_objects({"Records": [record]}):
+            typer.echo(f"{message['MessageId']}  s3://{obj.bucket}/{obj.key}")

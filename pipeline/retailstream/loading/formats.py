@@ -1,0 +1,185 @@
+"""Decode one object — CSV, JSON lines or Parquet, each optionally gzip-compressed — into the contract's
+canonical rows and the rejected ones, with the reasons the datasets loader gives.
+
+CSV goes straight through ``datasets.loader.load_lenient``. JSON lines are rendered as CSV lines (same
+line numbers) and go through the same parser, so both text formats obey one set of parsing rules (both
+date formats, ``NA``, TRUE/FALSE). Parquet is already typed: it is cast to the contract's Arrow schema
+and checked with the contract's row rules. A problem of the whole object raises ``DataFileError``.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import zlib
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from retailstream.datasets.contract import arrow_schema, contract, pandas_dtypes, row_rules
+from retailstream.datasets.loader import DataFileError, load_lenient
+
+# Columns a curated object may carry besides the contract's (lineage written by the Glue job).
+LINEAGE_COLUMNS = ("source_key",)
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    row: int  # line number in a text file, row number (1-based) in a Parquet file
+    reason: str
+    raw: str
+
+
+@dataclass
+class ParsedObject:
+    format: str
+    valid: pd.DataFrame
+    rejected: list[RejectedRow] = field(default_factory=list)
+
+    @property
+    def rows_in(self) -> int:
+        return len(self.valid) + len(self.rejected)
+
+
+def parse_object(
+    data: bytes, kind: str, name: str, known_stores: Collection[int] | None = None
+) -> ParsedObject:
+    compressed = data[:2] == b"\x1f\x8b"
+    if compressed:
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as error:
+            raise DataFileError(name, f"corrupt gzip data: {error}") from None
+    suffix = "+gzip" if compressed else ""
+    if data[:4] == b"PAR1":
+        return _parquet(data, kind, name, known_stores, "parquet" + suffix)
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{":
+        return _json_lines(data, kind, name, known_stores, "jsonl" + suffix)
+    valid, rejected = load_lenient(data, kind, name=name, known_stores=known_stores)
+    return ParsedObject("csv" + suffix, valid, _from_loader(rejected))
+
+
+def _from_loader(rejected: pd.DataFrame, lines: list[int] | None = None, raws: list[str] | None = None):
+    rows = []
+    for line, column, reason, raw in rejected[["line", "column", "reason", "raw"]].itertuples(index=False):
+        where = f"{column}: " if isinstance(column, str) else ""
+        if lines is not None:  # JSON lines: back from the rendered CSV line to the JSON line
+            line, raw = lines[line - 2], raws[line - 2]
+        rows.append(RejectedRow(int(line), where + reason, raw))
+    return rows
+
+
+def _empty_frame(kind: str) -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in pandas_dtypes(kind).items()})
+
+
+def _json_lines(data, kind, name, known_stores, fmt) -> ParsedObject:
+    try:
+        text = data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as error:
+        raise DataFileError(name, f"not UTF-8 text (byte 0x{data[error.start]:02x})") from None
+    records: list[tuple[int, dict, str]] = []
+    rejected: list[RejectedRow] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError as error:
+            rejected.append(RejectedRow(number, f"not valid JSON: {error}", line))
+            continue
+        if not isinstance(record, dict):
+            rejected.append(RejectedRow(number, "not a JSON object", line))
+            continue
+        records.append((number, record, line))
+    if not records:
+        if not rejected:
+            raise DataFileError(name, "empty file")
+        return ParsedObject(fmt, _empty_frame(kind), rejected)
+    header = list(dict.fromkeys(key for _, record, _ in records for key in record))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    for _, record, _ in records:
+        writer.writerow([_csv_value(record.get(key)) for key in header])
+    valid, from_csv = load_lenient(out.getvalue().encode(), kind, name=name, known_stores=known_stores)
+    lines = [number for number, _, _ in records]
+    raws = [raw for _, _, raw in records]
+    rejected += _from_loader(from_csv, lines, raws)
+    rejected.sort(key=lambda r: r.row)
+    return ParsedObject(fmt, valid, rejected)
+
+
+def _csv_value(value) -> str:
+    if value is None:
+        return "NA"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    return str(value)
+
+
+def _parquet(data, kind, name, known_stores, fmt) -> ParsedObject:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(io.BytesIO(data))
+    except (pa.ArrowException, OSError) as error:
+        raise DataFileError(name, f"not a readable Parquet file: {error}") from None
+    dataset = contract(kind)
+    problems = []
+    missing = [column for column in dataset.names if column not in table.column_names]
+    if missing:
+        problems.append(f"missing column(s) {', '.join(missing)}")
+    extra = [c for c in table.column_names if c not in dataset.names and c not in LINEAGE_COLUMNS]
+    if extra:
+        problems.append(f"unexpected column(s) {', '.join(extra)}")
+    if problems:
+        raise DataFileError(name, f"{kind} file: {'; '.join(problems)}", 1)
+    if table.num_rows == 0:
+        raise DataFileError(name, "no data rows")
+    target = pa.schema([field.with_nullable(True) for field in arrow_schema(kind)])
+    try:
+        table = table.select(dataset.names).cast(target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+        raise DataFileError(name, f"column types do not match the {kind} contract: {error}") from None
+    frame = table.to_pandas(date_as_object=False)
+    for spec in dataset.columns:
+        if spec.type == "date":
+            frame[spec.name] = frame[spec.name].astype("datetime64[ns]")
+
+    reasons: list[str | None] = [None] * len(frame)
+    ok = np.ones(len(frame), dtype=bool)
+
+    def reject(broken: np.ndarray, reason: str) -> None:
+        fresh = np.flatnonzero(broken & ok)
+        for position in fresh.tolist():
+            reasons[position] = reason
+        ok[fresh] = False
+
+    for rule in row_rules(kind):
+        reject(rule.violated_in(frame), rule.message)
+    if known_stores is not None and "store" in frame:
+        reject(~frame["store"].isin(list(known_stores)).to_numpy(), "store: unknown store id")
+    # The frame has a RangeIndex, so index labels are row positions.
+    candidates = frame.loc[ok, list(dataset.key)]
+    first = candidates.reset_index().groupby(list(dataset.key), sort=False)["index"].transform("min")
+    repeated = first.to_numpy() != candidates.index.to_numpy()
+    for position, first_position in zip(
+        candidates.index[repeated].tolist(), first[repeated].tolist(), strict=True
+    ):
+        reasons[position] = f"duplicate key ({', '.join(dataset.key)}) of row {first_position + 1}"
+        ok[position] = False
+
+    bad = np.flatnonzero(~ok)
+    records = frame.iloc[bad].to_dict("records")
+    rejected = [
+        RejectedRow(position + 1, str(reasons[position]), json.dumps(record, default=str))
+        for position, record in zip(bad.tolist(), records, strict=True)
+    ]
+    valid = frame.loc[ok].reset_index(drop=True).astype(pandas_dtypes(kind))
+    return ParsedObject(fmt, valid, rejected)

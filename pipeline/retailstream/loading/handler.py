@@ -1,0 +1,118 @@
+"""The Lambda function ``retail-load-rds``: ``handler(event, context)``.
+
+Accepts a direct S3 event (``Records[].s3``) and an SQS event whose messages carry S3 notifications
+(the "Lambda with an SQS event source" pattern, what the lab's events-runner delivers). Keys arrive
+URL-encoded (``%2F``, ``+``) and are decoded with ``unquote_plus``; S3 test events are ignored; the same
+(bucket, key, ETag) twice in one batch or within a minute — moto sends an extra ``ObjectCreated:Put``
+after every multipart completion — is loaded once.
+
+For an SQS batch the handler returns ``{"batchItemFailures": [...]}`` (ReportBatchItemFailures), so only
+the failed messages are retried; a direct S3 event that fails raises.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from urllib.parse import unquote_plus
+
+from retailstream import clients
+from retailstream.loading.rds_loader import DATASET_ORDER, connect, dataset_of, load_object
+from retailstream.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+RECENT_SECONDS = 60
+_recent: OrderedDict[tuple[str, str, str], float] = OrderedDict()
+# Kept warm between invocations, as a Lambda container keeps its module state.
+_state: dict = {}
+
+
+@dataclass(frozen=True)
+class S3Object:
+    bucket: str
+    key: str
+    etag: str
+    message_id: str | None  # the SQS message that carried it, None for a direct S3 event
+
+
+def s3_objects(event: dict) -> list[S3Object]:
+    """The created objects named by a direct S3 event or an SQS-wrapped one (test events skipped)."""
+    found = []
+    for record in event.get("Records", []):
+        if record.get("eventSource") == "aws:sqs":
+            try:
+                body = json.loads(record["body"])
+            except ValueError:
+                raise ValueError(f"SQS message {record.get('messageId')} is not JSON") from None
+            inner = body.get("Records", []) if isinstance(body, dict) else []
+            found += [_object(r, record.get("messageId")) for r in inner if _is_created(r)]
+        elif _is_created(record):
+            found.append(_object(record, None))
+    return found
+
+
+def _is_created(record: dict) -> bool:
+    return "s3" in record and str(record.get("eventName", "")).startswith("ObjectCreated")
+
+
+def _object(record: dict, message_id: str | None) -> S3Object:
+    s3 = record["s3"]
+    return S3Object(
+        bucket=s3["bucket"]["name"],
+        key=unquote_plus(s3["object"]["key"]),
+        etag=str(s3["object"].get("eTag", "")).strip('"'),
+        message_id=message_id,
+    )
+
+
+def _seen_recently(obj: S3Object) -> bool:
+    now = time.monotonic()
+    while _recent and next(iter(_recent.values())) < now - RECENT_SECONDS:
+        _recent.popitem(last=False)
+    return (obj.bucket, obj.key, obj.etag) in _recent
+
+
+def _connection(settings):
+    conn = _state.get("conn")
+    if conn is not None:
+        try:
+            conn.ping(reconnect=False)
+            return conn
+        except Exception:  # a dead connection is replaced, whatever killed it
+            _state.pop("conn", None)
+    conn = _state["conn"] = connect(settings)
+    return conn
+
+
+def handler(event: dict, context=None) -> dict:
+    settings = get_settings()
+    records = event.get("Records", [])
+    from_sqs = bool(records) and all(r.get("eventSource") == "aws:sqs" for r in records)
+    objects = s3_objects(event)
+    # Stores first: sales and traffic rows need their store to exist.
+    objects.sort(key=lambda o: DATASET_ORDER.index(dataset_of(o.key, settings) or "sales"))
+    s3 = _state.setdefault("s3", clients.aws_client("s3", settings))
+    results, failed = [], []
+    for obj in objects:
+        if obj.message_id in failed:
+            continue
+        if obj.etag and _seen_recently(obj):
+            results.append({"bucket": obj.bucket, "key": obj.key, "etag": obj.etag, "status": "duplicate"})
+            continue
+        try:
+            report = load_object(obj.bucket, obj.key, conn=_connection(settings), s3=s3, settings=settings)
+        except Exception as error:
+            if not from_sqs:
+                raise
+            log.error("load.failed key=%s message=%s error=%s", obj.key, obj.message_id, error)
+            failed.append(obj.message_id)
+            results.append({"bucket": obj.bucket, "key": obj.key, "status": "failed", "error": str(error)})
+            continue
+        if report.etag:
+            _recent[(obj.bucket, obj.key, report.etag)] = time.monotonic()
+        results.append(report.to_dict())
+    return {"batchItemFailures": [{"itemIdentifier": m} for m in failed], "results": results}
