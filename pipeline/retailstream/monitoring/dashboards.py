@@ -6,13 +6,15 @@ Three dashboards, all on the Prometheus datasource provisioned with uid ``retail
 - **RetailStream pipeline** — the per-run stage metrics pushed by ``stage_run``: last status, freshness,
   durations against the budgets, rows in/out/quarantined/duplicate, quarantine ratio, bytes. Filtered by
   the ``pipeline`` and ``stage`` template variables.
-- **RetailStream services** — engine health from the service probes, Prometheus scrape targets, alert
-  notifications delivered.
+- **RetailStream services** — engine health from the service probes, the load-event queues, Prometheus
+  scrape targets, alert notifications delivered.
 - **RetailStream Airflow** — Airflow's StatsD metrics through statsd_exporter: scheduler, executor,
   pools, task instances and DAG runs by ``dag_id``.
 
 ``retailstream monitoring dashboards`` rewrites the JSON; a unit test keeps the committed files equal to
 the generated ones, and ``check_panel_queries`` runs every panel's PromQL against a live Prometheus.
+The classic dashboard JSON model is generated (not the SDK's v2 resources, which the SDK recommends in a
+DeprecationWarning): it is what Grafana's file provisioning loads, in every Grafana version.
 """
 
 from __future__ import annotations
@@ -438,6 +440,32 @@ def services_health() -> dashboard.Dashboard:
                 "How long each engine took to answer its health check; one taking 8 s counts as down.",
                 "s",
                 _query("retailstream_service_probe_duration_seconds", "{{service}}"),
+            )
+        )
+        .with_row(dashboard.Row("Load events (Lambda's SQS event source)").id(ids()))
+        .with_panel(
+            _stat(
+                ids,
+                "Dead-letter queue",
+                "Load events that failed on every delivery and now wait in retail-curated-events-dlq: their "
+                "objects are not in RDS. Above 0 for a minute fires EventsInDeadLetterQueue.",
+                "none",
+                _query('sum(retailstream_events_queue_messages{queue="dlq"})', instant=True),
+                width=6,
+                height=8,
+            )
+            .thresholds(_thresholds((None, "green"), (1, "red")))
+            .color_mode(common_models.BigValueColorMode.BACKGROUND)
+        )
+        .with_panel(
+            _timeseries(
+                ids,
+                "Event queues",
+                "Messages in the load queue (retail-curated-events) and its dead-letter queue, by state "
+                "(visible: waiting, in_flight: being handled, delayed), as the events runner sees them.",
+                "short",
+                _query("retailstream_events_queue_messages", "{{queue}} {{state}}"),
+                width=18,
             )
         )
         .with_row(dashboard.Row("Monitoring path").id(ids()))
