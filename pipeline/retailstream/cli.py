@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from retailstream.bench.cli import bench_app
+from retailstream.catalog.cli import catalog_app
+from retailstream.cleaning.cli import glue_app
 from retailstream.datasets.cli import data_app
 from retailstream.ingest.cli import ingest_app
 from retailstream.lab.cli import app as lab_app
@@ -21,6 +23,8 @@ app.add_typer(monitoring_app, name="monitoring")
 app.add_typer(usecases_app, name="usecases")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(lambda_app, name="lambda")
+app.add_typer(glue_app, name="glue")
+app.add_typer(catalog_app, name="catalog")
 
 
 @app.command()

@@ -63,6 +63,31 @@ def ensure_queues(sqs, s: Settings) -> tuple[str, str]:
     return queue_url, queue_arn
 
 
+def ensure_role(iam, arn: str, service: str) -> None:
+    """The execution role a Lambda function or Glue job runs as (moto checks that it exists)."""
+    name = arn.rsplit("/", 1)[-1]
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+    }
+    with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+
+
+def ensure_stage1_resources(s: Settings) -> None:
+    """Stage 1's Glue crawlers, job and schedule, and the loader Lambda (moto forgets them on restart)."""
+    from retailstream.catalog.crawler import register_crawlers
+    from retailstream.cleaning.jobs import register_job
+    from retailstream.loading.package import deploy_function
+
+    iam = clients.aws_client("iam", s)
+    ensure_role(iam, s.lambda_role_arn, "lambda.amazonaws.com")
+    ensure_role(iam, s.glue_role_arn, "glue.amazonaws.com")
+    deploy_function(s)
+    register_crawlers(s)
+    register_job(s)
+
+
 def ensure_aws_resources(s: Settings) -> None:
     s3 = clients.aws_client("s3", s)
     for bucket in (s.raw_bucket, s.curated_bucket, s.quarantine_bucket):
@@ -83,3 +108,4 @@ def ensure_aws_resources(s: Settings) -> None:
     ):
         with contextlib.suppress(glue.exceptions.AlreadyExistsException):
             glue.create_database(DatabaseInput={"Name": database, "Description": description})
+    ensure_stage1_resources(s)

@@ -1,0 +1,286 @@
+"""The Glue job ``retail-clean-merge-sales``: its registration and the local job runner.
+
+``register_job`` uploads the job script and creates (or updates) the job and its SCHEDULED trigger
+(cron ``settings.glue_job_schedule``) through the Glue API. An emulator accepts ``StartJobRun`` but
+runs nothing (moto marks the run SUCCEEDED at once) and never fires triggers (Airflow enforces the
+schedule), so ``start_run`` starts the run through the API and then executes it here, as Glue would:
+it downloads the job's ``ScriptLocation``, runs it with the job's default arguments merged with the
+run's, and records the run — state, timings, error, output log and the script's reconciliation
+report — under ``<state_uri>/runs/<run id>/`` in S3, where `retailstream glue status` reads it back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from importlib.resources import files
+from pathlib import Path
+
+from botocore.exceptions import ClientError
+
+from retailstream import clients
+from retailstream.monitoring.metrics import stage_run
+from retailstream.s3util import S3Location, join_key
+from retailstream.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+SCRIPT_NAME = "clean_merge_sales.py"
+TIMEOUT_MINUTES = 60
+TERMINAL = ("SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED")
+
+
+class JobRunFailed(RuntimeError):
+    def __init__(self, run: dict):
+        super().__init__(f"Glue job run {run['Id']} {run['JobRunState']}: {run.get('ErrorMessage', '')}")
+        self.run = run
+
+
+def state_location(s: Settings) -> S3Location:
+    return S3Location(s.raw_bucket, join_key(s.glue_state_prefix, s.glue_job_name))
+
+
+def job_definition(s: Settings) -> dict:
+    state = state_location(s)
+    return {
+        "Description": "Clean and merge raw sales, stores and traffic files into curated Parquet",
+        "Role": s.glue_role_arn,
+        "Command": {
+            "Name": "pythonshell",
+            "ScriptLocation": state.uri("scripts", SCRIPT_NAME),
+            "PythonVersion": "3.9",
+        },
+        "DefaultArguments": {
+            "--raw_uri": f"s3://{s.raw_bucket}/",
+            "--curated_uri": f"s3://{s.curated_bucket}/",
+            "--quarantine_uri": f"s3://{s.quarantine_bucket}/",
+            "--state_uri": state.uri(),
+            "--additional-python-modules": "pandas,pyarrow",
+        },
+        "ExecutionProperty": {"MaxConcurrentRuns": 1},
+        "MaxRetries": 0,
+        "Timeout": TIMEOUT_MINUTES,
+        "MaxCapacity": 1.0,
+    }
+
+
+def _emulator_lacks(error: ClientError) -> bool:
+    """moto answers the Update* calls of Glue with an internal error; delete and create instead."""
+    return error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
+
+
+def register_job(settings: Settings | None = None) -> dict:
+    """Upload the script; create or update the job and its scheduled trigger. Idempotent."""
+    s = settings or get_settings()
+    s3, glue = clients.aws_client("s3", s), clients.aws_client("glue", s)
+    definition = job_definition(s)
+    script = S3Location.parse(definition["Command"]["ScriptLocation"])
+    body = files("retailstream.cleaning").joinpath("glue_script.py").read_bytes()
+    s3.put_object(Bucket=script.bucket, Key=script.prefix, Body=body, ContentType="text/x-python")
+    try:
+        current = glue.get_job(JobName=s.glue_job_name)["Job"]
+    except glue.exceptions.EntityNotFoundException:
+        glue.create_job(Name=s.glue_job_name, **definition)
+        log.info("glue.job_created name=%s", s.glue_job_name)
+    else:
+        if any(current.get(k) != v for k, v in definition.items()):
+            try:
+                glue.update_job(JobName=s.glue_job_name, JobUpdate=definition)
+            except ClientError as error:
+                if not _emulator_lacks(error):
+                    raise
+                glue.delete_job(JobName=s.glue_job_name)
+                glue.create_job(Name=s.glue_job_name, **definition)
+            log.info("glue.job_updated name=%s", s.glue_job_name)
+    _register_trigger(glue, s)
+    return glue.get_job(JobName=s.glue_job_name)["Job"]
+
+
+def _register_trigger(glue, s: Settings) -> None:
+    actions = [{"JobName": s.glue_job_name}]
+    try:
+        current = glue.get_trigger(Name=s.glue_trigger_name)["Trigger"]
+    except glue.exceptions.EntityNotFoundException:
+        current = None
+    if current and current.get("Schedule") == s.glue_job_schedule and current.get("Actions") == actions:
+        return
+    if current:
+        try:
+            glue.update_trigger(
+                Name=s.glue_trigger_name, TriggerUpdate={"Schedule": s.glue_job_schedule, "Actions": actions}
+            )
+            return
+        except ClientError as error:
+            if not _emulator_lacks(error):
+                raise
+            glue.delete_trigger(Name=s.glue_trigger_name)
+    glue.create_trigger(
+        Name=s.glue_trigger_name,
+        Type="SCHEDULED",
+        Schedule=s.glue_job_schedule,
+        Actions=actions,
+        StartOnCreation=True,
+        Description="Weekly clean-and-merge; in the lab the Airflow DAG enforces this schedule",
+    )
+    log.info("glue.trigger_created name=%s schedule=%s", s.glue_trigger_name, s.glue_job_schedule)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _run_location(arguments: dict, run_id: str) -> S3Location:
+    state = S3Location.parse(arguments["--state_uri"])
+    return S3Location(state.bucket, state.key("runs", run_id))
+
+
+def _save(s3, where: S3Location, run: dict) -> None:
+    s3.put_object(
+        Bucket=where.bucket,
+        Key=where.key("run.json"),
+        Body=json.dumps(run, indent=1, default=str).encode(),
+        ContentType="application/json",
+    )
+
+
+def start_run(
+    settings: Settings | None = None, arguments: dict[str, str] | None = None, wait: bool = True
+) -> dict:
+    """StartJobRun through the Glue API, then execute the run locally; with ``wait`` return the
+    finished run (raising ``JobRunFailed`` if it failed), else return at once with the run RUNNING."""
+    s = settings or get_settings()
+    glue, s3 = clients.aws_client("glue", s), clients.aws_client("s3", s)
+    job = glue.get_job(JobName=s.glue_job_name)["Job"]
+    run_id = glue.start_job_run(JobName=s.glue_job_name, Arguments=arguments or {})["JobRunId"]
+    merged = {**job.get("DefaultArguments", {}), **(arguments or {})}
+    run = {
+        "Id": run_id,
+        "JobName": s.glue_job_name,
+        "JobRunState": "RUNNING",
+        "StartedOn": _now(),
+        "Arguments": arguments or {},
+    }
+    _save(s3, _run_location(merged, run_id), run)
+    log.info("glue.run_started job=%s run=%s", s.glue_job_name, run_id)
+    if wait:
+        return execute_run(run_id, s)
+    cli = Path(sys.executable).with_name("retailstream")
+    subprocess.Popen(
+        [str(cli), "glue", "execute", run_id],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    return run
+
+
+def execute_run(run_id: str, settings: Settings | None = None) -> dict:
+    """Run the job script for a started run and record how it went (the local job runner)."""
+    s = settings or get_settings()
+    glue, s3 = clients.aws_client("glue", s), clients.aws_client("s3", s)
+    job = glue.get_job(JobName=s.glue_job_name)["Job"]
+    arguments = glue.get_job_run(JobName=s.glue_job_name, RunId=run_id)["JobRun"].get("Arguments", {})
+    merged = {**job.get("DefaultArguments", {}), **arguments}
+    where = _run_location(merged, run_id)
+    run = job_run(run_id, s, arguments=merged) or {
+        "Id": run_id,
+        "JobName": s.glue_job_name,
+        "StartedOn": _now(),
+    }
+    script = S3Location.parse(job["Command"]["ScriptLocation"])
+    began = time.monotonic()
+    with stage_run("glue_job", s) as stage, tempfile.TemporaryDirectory(prefix="glue-") as workdir:
+        path = Path(workdir) / SCRIPT_NAME
+        path.write_bytes(s3.get_object(Bucket=script.bucket, Key=script.prefix)["Body"].read())
+        command = [sys.executable, str(path), "--JOB_NAME", s.glue_job_name, "--JOB_RUN_ID", run_id]
+        for name, value in merged.items():
+            if name.startswith("--") and name[2:] in _SCRIPT_ARGUMENTS:
+                command += [name, value]
+        try:
+            done = subprocess.run(
+                command, capture_output=True, text=True, timeout=job.get("Timeout", TIMEOUT_MINUTES) * 60
+            )
+            state = "SUCCEEDED" if done.returncode == 0 else "FAILED"
+            output = done.stdout + done.stderr
+        except subprocess.TimeoutExpired as expired:
+            state, output = "TIMEOUT", f"{expired.stdout or ''}{expired.stderr or ''}"
+        log_key = where.key("output.log")
+        s3.put_object(Bucket=where.bucket, Key=log_key, Body=output.encode())
+        run.update(
+            JobRunState=state,
+            CompletedOn=_now(),
+            ExecutionTime=round(time.monotonic() - began, 3),
+            LogLocation=f"s3://{where.bucket}/{log_key}",
+        )
+        if state == "SUCCEEDED":
+            report = json.loads(
+                s3.get_object(Bucket=where.bucket, Key=where.key("report.json"))["Body"].read()
+            )
+            run["Report"] = report
+            totals = report["totals"]
+            stage.rows_in, stage.rows_out = totals["rows_in"], totals["rows_curated"]
+            stage.rows_quarantined, stage.rows_duplicate = (
+                totals["rows_quarantined"],
+                totals["rows_duplicate"],
+            )
+            stage.bytes = sum(o["bytes"] for o in report["curated_objects"])
+            stage.details = {"run_id": run_id, "curated_objects": len(report["curated_objects"])}
+        else:
+            lines = [line for line in output.strip().splitlines() if line.strip()]
+            run["ErrorMessage"] = lines[-1] if lines else f"exit without output ({state})"
+        _save(s3, where, run)
+        log.info("glue.run_finished run=%s state=%s seconds=%.1f", run_id, state, run["ExecutionTime"])
+        if state != "SUCCEEDED":
+            raise JobRunFailed(run)
+    return run
+
+
+_SCRIPT_ARGUMENTS = ("raw_uri", "curated_uri", "quarantine_uri", "state_uri")
+
+
+def job_run(run_id: str, settings: Settings | None = None, *, arguments: dict | None = None) -> dict | None:
+    """Our runner's record of a run (GetJobRun as Glue would answer it), or None if unknown."""
+    s = settings or get_settings()
+    if arguments is None:
+        glue = clients.aws_client("glue", s)
+        job = glue.get_job(JobName=s.glue_job_name)["Job"]
+        found = glue.get_job_run(JobName=s.glue_job_name, RunId=run_id)["JobRun"].get("Arguments", {})
+        arguments = {**job.get("DefaultArguments", {}), **found}
+    where = _run_location(arguments, run_id)
+    s3 = clients.aws_client("s3", s)
+    try:
+        return json.loads(s3.get_object(Bucket=where.bucket, Key=where.key("run.json"))["Body"].read())
+    except s3.exceptions.NoSuchKey:
+        return None
+
+
+def job_runs(settings: Settings | None = None) -> list[dict]:
+    """Every run the Glue API knows for the job, newest first, as our runner recorded it."""
+    s = settings or get_settings()
+    glue = clients.aws_client("glue", s)
+    job = glue.get_job(JobName=s.glue_job_name)["Job"]
+    runs = []
+    for page in glue.get_paginator("get_job_runs").paginate(JobName=s.glue_job_name):
+        for api_run in page["JobRuns"]:
+            merged = {**job.get("DefaultArguments", {}), **api_run.get("Arguments", {})}
+            runs.append(
+                job_run(api_run["Id"], s, arguments=merged) or {"Id": api_run["Id"], "JobRunState": "?"}
+            )
+    return sorted(runs, key=lambda r: r.get("StartedOn", ""), reverse=True)
+
+
+def wait_for(run_id: str, settings: Settings | None = None, timeout: float = 3600) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        run = job_run(run_id, settings)
+        if run and run.get("JobRunState") in TERMINAL:
+            return run
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Glue job run {run_id} not finished after {timeout:.0f}s")
+        time.sleep(1)

@@ -1,0 +1,313 @@
+"""The clean-and-merge job's logic: raw CSV objects → curated Parquet, incrementally, reconciled.
+
+One run:
+
+1. reads the job bookmark (like Glue's) and lists the raw objects it has not processed yet — a new key,
+   or a known key with a new ETag;
+2. parses each with ``datasets.loader.load_lenient`` (types, both date formats, booleans, trims, the
+   contract's rules; sales and traffic rows of a store missing from the stores data are rejected);
+3. merges the new rows into the curated partitions they touch — ``sales/year=YYYY/month=MM/``, and one
+   object each for stores and store_traffic — where a key (store, dept, week_date) present more than
+   once is won by the newest file: the higher ``_vK`` resubmission number, then the later S3
+   LastModified. Each curated row keeps the raw key it came from (``source_key``);
+4. writes only partitions whose content changed (stores first: sales reference stores in RDS), then
+   the rejected rows as JSON lines to the quarantine bucket (reason, source key, line), then the
+   bookmark. A rerun with nothing new writes nothing, so it causes no S3 events downstream.
+
+Every run reconciles: rows in = rows curated + rows quarantined + duplicates dropped.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from retailstream.datasets.contract import arrow_schema, contract, pandas_dtypes
+from retailstream.datasets.loader import DataFileError, load_lenient
+from retailstream.s3util import S3Location, iter_objects
+from retailstream.settings import Settings
+
+log = logging.getLogger(__name__)
+
+BOOKMARK = "bookmark.json"
+# Stores before the datasets that reference them.
+ORDER = ("stores", "store_traffic", "sales")
+_VERSION = re.compile(r"_v(\d+)$")
+_READERS = 8
+
+
+@dataclass(frozen=True)
+class Locations:
+    raw: S3Location
+    curated: S3Location
+    quarantine: S3Location
+    state: S3Location  # bookmark and run reports
+
+
+@dataclass
+class DatasetCounts:
+    files: int = 0
+    files_rejected: int = 0
+    rows_in: int = 0
+    rows_curated: int = 0
+    rows_quarantined: int = 0
+    rows_duplicate: int = 0
+    rows_replaced: int = 0  # rows of earlier runs superseded by this run's newer files
+
+    def reconciles(self) -> bool:
+        return self.rows_in == self.rows_curated + self.rows_quarantined + self.rows_duplicate
+
+
+@dataclass
+class RawFile:
+    key: str
+    relative: str  # the key below the raw prefix, e.g. sales/store=01/sales_2010-02.csv
+    etag: str
+    modified: float
+    data: bytes = b""
+
+    @property
+    def rank(self) -> list:
+        """Newest file wins: resubmission version first, then upload time, then the key."""
+        stem = self.relative.rsplit("/", 1)[-1].split(".", 1)[0]
+        match = _VERSION.search(stem)
+        return [int(match.group(1)) if match else 1, self.modified, self.key]
+
+
+@dataclass
+class Parsed:
+    file: RawFile
+    valid: pd.DataFrame | None
+    rejected: list[dict] = field(default_factory=list)
+    rows_in: int = 0
+
+
+def dataset_prefixes(s: Settings) -> dict[str, str]:
+    return {"stores": s.stores_prefix, "store_traffic": s.traffic_prefix, "sales": s.sales_prefix}
+
+
+def curated_key(locations: Locations, s: Settings, kind: str, partition: tuple) -> str:
+    prefix = dataset_prefixes(s)[kind]
+    if kind == "sales":
+        year, month = partition
+        return locations.curated.key(
+            prefix, f"year={year}", f"month={month:02d}", f"sales_{year}-{month:02d}.parquet"
+        )
+    return locations.curated.key(prefix, f"{kind}.parquet")
+
+
+def clean_merge(locations: Locations, run_id: str, s3, s: Settings) -> dict:
+    """Run the job once; returns its report (also what the runner stores with the run)."""
+    bookmark = _read_json(s3, locations.state.bucket, locations.state.key(BOOKMARK)) or {"objects": {}}
+    seen: dict[str, dict] = bookmark["objects"]
+    counts = {kind: DatasetCounts() for kind in ORDER}
+    written: list[dict] = []
+    quarantine_objects: list[str] = []
+    known_stores: set[int] | None = None
+    for kind in ORDER:
+        pending = _pending(s3, locations, s, kind, seen)
+        parsed = _parse_all(s3, locations, kind, pending, known_stores, run_id)
+        c = counts[kind]
+        c.files = len(parsed)
+        c.files_rejected = sum(1 for p in parsed if p.valid is None)
+        c.rows_in = sum(p.rows_in for p in parsed)
+        # A file rejected as a whole quarantines all of its rows (one entry names the reason).
+        c.rows_quarantined = sum(p.rows_in if p.valid is None else len(p.rejected) for p in parsed)
+        written += _merge_partitions(s3, locations, s, kind, parsed, seen, c)
+        if kind == "stores":
+            stores = _read_parquet(s3, locations.curated.bucket, curated_key(locations, s, "stores", ()))
+            known_stores = set(stores["store"].tolist()) if stores is not None else None
+        quarantine_objects += _write_quarantine(s3, locations, parsed, seen)
+        for p in parsed:
+            seen[p.file.key] = {
+                "etag": p.file.etag,
+                "rank": p.file.rank,
+                "rows_in": p.rows_in,
+                "quarantined": len(p.rejected),
+                "run_id": run_id,
+            }
+    totals = DatasetCounts(
+        **{
+            name: sum(getattr(c, name) for c in counts.values())
+            for name in DatasetCounts.__dataclass_fields__
+        }
+    )
+    report = {
+        "run_id": run_id,
+        "locations": {
+            name: getattr(locations, name).uri() for name in ("raw", "curated", "quarantine", "state")
+        },
+        "datasets": {kind: {**vars(c), "reconciles": c.reconciles()} for kind, c in counts.items()},
+        "totals": {**vars(totals), "reconciles": totals.reconciles()},
+        "curated_objects": written,
+        "quarantine_objects": quarantine_objects,
+    }
+    if totals.files:
+        _write_json(s3, locations.state.bucket, locations.state.key(BOOKMARK), bookmark)
+    if not totals.reconciles():
+        raise RuntimeError(f"run {run_id} does not reconcile: {report['totals']}")
+    return report
+
+
+def _pending(s3, locations: Locations, s: Settings, kind: str, seen: dict) -> list[RawFile]:
+    folder = locations.raw.key(dataset_prefixes(s)[kind])
+    files = []
+    for obj in iter_objects(s3, locations.raw.bucket, folder):
+        etag = obj["ETag"].strip('"')
+        if seen.get(obj["Key"], {}).get("etag") == etag:
+            continue
+        relative = obj["Key"][len(locations.raw.prefix) + 1 :] if locations.raw.prefix else obj["Key"]
+        files.append(RawFile(obj["Key"], relative, etag, obj["LastModified"].timestamp()))
+    return sorted(files, key=lambda f: f.rank)
+
+
+def _parse_all(s3, locations, kind, pending, known_stores, run_id) -> list[Parsed]:
+    def fetch(file: RawFile) -> RawFile:
+        response = s3.get_object(Bucket=locations.raw.bucket, Key=file.key, IfMatch=f'"{file.etag}"')
+        file.data = response["Body"].read()
+        return file
+
+    with ThreadPoolExecutor(_READERS) as pool:
+        fetched = list(pool.map(fetch, pending))
+    known = None if kind == "stores" else known_stores
+    return [_parse(file, kind, known, run_id) for file in fetched]
+
+
+def _parse(file: RawFile, kind: str, known_stores, run_id: str) -> Parsed:
+    try:
+        valid, rejected = load_lenient(file.data, kind, name=file.key, known_stores=known_stores)
+    except DataFileError as error:
+        rows = _data_lines(file.data)
+        record = {"source_key": file.key, "line": error.line, "column": error.column, "reason": error.reason}
+        log.warning("clean.file_rejected key=%s reason=%s rows=%d", file.key, error.reason, rows)
+        return Parsed(file, None, [{**record, "raw": None, "run_id": run_id, "rows": rows}], rows)
+    records = [
+        {
+            "source_key": file.key,
+            "line": int(line),
+            "column": column if isinstance(column, str) else None,
+            "reason": reason,
+            "raw": raw,
+            "run_id": run_id,
+        }
+        for line, column, reason, raw in rejected[["line", "column", "reason", "raw"]].itertuples(index=False)
+    ]
+    valid = valid.assign(source_key=file.key)
+    return Parsed(file, valid, records, len(valid) + len(records))
+
+
+def _data_lines(data: bytes) -> int:
+    """How many rows a file that is rejected as a whole carried (0 when it cannot even be read)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return 0
+    lines = [line for line in re.split(r"\r\n|\r|\n", text) if line.strip()]
+    return max(0, len(lines) - 1)
+
+
+def _partition_of(kind: str) -> Callable[[pd.DataFrame], pd.Series | list]:
+    if kind == "sales":
+        return lambda frame: list(zip(frame["week_date"].dt.year, frame["week_date"].dt.month, strict=True))
+    return lambda frame: [()] * len(frame)
+
+
+def _merge_partitions(
+    s3, locations, s, kind, parsed: list[Parsed], seen: dict, counts: DatasetCounts
+) -> list[dict]:
+    frames = [p.valid.assign(_rank=[p.file.rank] * len(p.valid)) for p in parsed if p.valid is not None]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return []
+    new = pd.concat(frames, ignore_index=True)
+    new["_partition"] = _partition_of(kind)(new)
+    key_columns = list(contract(kind).key)
+    written = []
+    for partition, incoming in new.groupby("_partition", sort=True):
+        target = curated_key(locations, s, kind, partition)
+        existing = _read_parquet(s3, locations.curated.bucket, target)
+        parts = [incoming.drop(columns="_partition").assign(_new=True)]
+        if existing is not None:
+            ranks = [seen.get(k, {}).get("rank", [0, 0.0, k]) for k in existing["source_key"]]
+            parts.insert(0, existing.assign(_rank=ranks, _new=False))
+        combined = pd.concat(parts, ignore_index=True)
+        combined["_order"] = [tuple(r) for r in combined["_rank"]]
+        winners = combined.sort_values("_order", kind="stable").drop_duplicates(key_columns, keep="last")
+        counts.rows_curated += int(winners["_new"].sum())
+        counts.rows_duplicate += int(len(incoming) - winners["_new"].sum())
+        counts.rows_replaced += int((~combined["_new"]).sum() - (~winners["_new"]).sum())
+        out = _canonical(winners, kind)
+        if existing is not None and out.equals(_canonical(existing, kind)):
+            continue
+        body = _parquet_bytes(out, kind)
+        put = s3.put_object(Bucket=locations.curated.bucket, Key=target, Body=body)
+        written.append({"key": target, "rows": len(out), "etag": put["ETag"].strip('"'), "bytes": len(body)})
+        log.info("clean.partition_written key=%s rows=%d", target, len(out))
+    return written
+
+
+def _canonical(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
+    columns = [*contract(kind).names, "source_key"]
+    dtypes = {**pandas_dtypes(kind), "source_key": "object"}
+    ordered = frame[columns].astype(dtypes).sort_values(list(contract(kind).key))
+    return ordered.reset_index(drop=True)
+
+
+def _parquet_bytes(frame: pd.DataFrame, kind: str) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = arrow_schema(kind).append(pa.field("source_key", pa.string(), nullable=False))
+    table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False).replace_schema_metadata(None)
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="snappy")
+    return buffer.getvalue()
+
+
+def _read_parquet(s3, bucket: str, key: str) -> pd.DataFrame | None:
+    import pyarrow.parquet as pq
+
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except s3.exceptions.NoSuchKey:
+        return None
+    frame = pq.read_table(io.BytesIO(body)).to_pandas(date_as_object=False)
+    for column in frame.columns:
+        if str(frame[column].dtype).startswith("datetime64"):
+            frame[column] = frame[column].astype("datetime64[ns]")
+    return frame
+
+
+def _write_quarantine(s3, locations: Locations, parsed: list[Parsed], seen: dict) -> list[str]:
+    """One JSON-lines object per raw file with rejected rows, named after the raw file; a stale one
+    (the file's previous version had rejects, this one has none) is removed."""
+    keys = []
+    for p in parsed:
+        target = locations.quarantine.key(p.file.relative + ".rejected.jsonl")
+        if p.rejected:
+            body = "".join(json.dumps(record, default=str) + "\n" for record in p.rejected)
+            s3.put_object(Bucket=locations.quarantine.bucket, Key=target, Body=body.encode())
+            keys.append(target)
+        elif seen.get(p.file.key, {}).get("quarantined"):
+            s3.delete_object(Bucket=locations.quarantine.bucket, Key=target)
+    return keys
+
+
+def _read_json(s3, bucket: str, key: str) -> dict | None:
+    try:
+        return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except s3.exceptions.NoSuchKey:
+        return None
+
+
+def _write_json(s3, bucket: str, key: str, payload: dict) -> None:
+    s3.put_object(
+        Bucket=bucket, Key=key, Body=json.dumps(payload, indent=1).encode(), ContentType="application/json"
+    )
