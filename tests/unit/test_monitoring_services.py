@@ -115,3 +115,19 @@ def test_probes_are_exposed_as_prometheus_gauges():
     assert 'retailstream_service_up{service="rds"} 1.0' in text
     assert 'retailstream_service_up{service="s3"} 0.0' in text
     assert 'retailstream_service_probe_duration_seconds{service="rds"}' in text
+
+
+def test_a_check_still_hanging_is_not_started_again():
+    calls = []
+
+    def slow(settings: Settings) -> None:
+        calls.append(time.monotonic())
+        time.sleep(1)
+
+    probes = ServiceProbes(Settings(), {"hiveserver2": slow}, timeout=0.2)
+    assert not probes.run()[0].ok
+    assert not probes.run()[0].ok  # the first check is still running: reported down, not re-submitted
+    assert len(calls) == 1
+    time.sleep(1)
+    probes.run()  # the first check has returned: the next scrape checks afresh
+    assert len(calls) == 2

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
@@ -74,16 +74,18 @@ class ServiceProbes:
         self.settings = settings or get_settings()
         self.probes = PROBES if probes is None else probes
         self.timeout = timeout
-        # One worker per probe, kept across scrapes: a check hung past its timeout holds only its own.
         self._pool = ThreadPoolExecutor(max_workers=max(1, len(self.probes)), thread_name_prefix="probe")
+        self._pending: dict[str, Future] = {}
 
     def run(self) -> list[ProbeResult]:
-        futures = {
-            name: self._pool.submit(_timed, check, self.settings) for name, check in self.probes.items()
-        }
+        # A check still hung from an earlier scrape is not started again (so at most one thread per
+        # service is ever stuck); the service counts as down until that check returns.
+        for name, check in self.probes.items():
+            if name not in self._pending or self._pending[name].done():
+                self._pending[name] = self._pool.submit(_timed, check, self.settings)
         deadline = time.monotonic() + self.timeout
         results = []
-        for name, future in futures.items():
+        for name, future in self._pending.items():
             try:
                 ok, seconds, detail = future.result(timeout=max(0.0, deadline - time.monotonic()))
             except FutureTimeout:
