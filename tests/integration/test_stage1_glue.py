@@ -1,0 +1,284 @@
+"""The clean-and-merge Glue job run by the local job runner, and the crawler, against moto.
+
+Raw files go under a unique prefix of the raw bucket; curated output, quarantine and job state go to a
+private bucket without notifications, so these runs never reach RDS (the pipeline test does that)."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from importlib.resources import files
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from stage1_support import generated_tree, purge_bucket_prefix, unique
+
+from retailstream import clients
+from retailstream.catalog.crawler import crawl_location
+from retailstream.cleaning import run_clean_merge
+from retailstream.cleaning.jobs import job_run, register_job
+from retailstream.ingest import upload_incoming
+from retailstream.s3util import S3Location, iter_objects
+
+
+@pytest.fixture(scope="module")
+def scope(lab, settings, tmp_path_factory):
+    """A generated tree (2 stores, 5 bad rows, one resubmission) uploaded under a unique raw prefix,
+    and the job arguments that point its output at a private bucket."""
+    register_job(settings)
+    s3 = clients.aws_client("s3")
+    raw_prefix, bucket = unique("glue"), unique("glue-out")
+    s3.create_bucket(Bucket=bucket)
+    tree = generated_tree(tmp_path_factory.mktemp("glue"), stores=2, defects=5)
+    upload_incoming(settings, source=tree, prefix=raw_prefix)
+    arguments = {
+        "--raw_uri": f"s3://{settings.raw_bucket}/{raw_prefix}",
+        "--curated_uri": f"s3://{bucket}/curated",
+        "--quarantine_uri": f"s3://{bucket}/quarantine",
+        "--state_uri": f"s3://{bucket}/state",
+    }
+    yield {"tree": tree, "raw_prefix": raw_prefix, "bucket": bucket, "arguments": arguments}
+    purge_bucket_prefix(settings.raw_bucket, raw_prefix)
+    purge_bucket_prefix(bucket, "")
+    s3.delete_bucket(Bucket=bucket)
+
+
+def curated_frame(bucket: str, prefix: str) -> pd.DataFrame:
+    s3 = clients.aws_client("s3")
+    frames = [
+        pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read())).to_pandas()
+        for o in iter_objects(s3, bucket, prefix)
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def listing(bucket: str, prefix: str) -> dict[str, str]:
+    return {o["Key"]: o["ETag"] for o in iter_objects(clients.aws_client("s3"), bucket, prefix)}
+
+
+def test_job_and_schedule_are_registered_through_the_glue_api(lab, settings):
+    register_job(settings)
+    glue, s3 = clients.aws_client("glue"), clients.aws_client("s3")
+    job = glue.get_job(JobName=settings.glue_job_name)["Job"]
+    assert job["Command"]["Name"] == "pythonshell"
+    script = S3Location.parse(job["Command"]["ScriptLocation"])
+    stored = s3.get_object(Bucket=script.bucket, Key=script.prefix)["Body"].read()
+    assert stored == files("retailstream.cleaning").joinpath("glue_script.py").read_bytes()
+    trigger = glue.get_trigger(Name=settings.glue_trigger_name)["Trigger"]
+    assert (trigger["Type"], trigger["Schedule"]) == ("SCHEDULED", settings.glue_job_schedule)
+    assert trigger["Actions"] == [{"JobName": settings.glue_job_name}]
+
+
+def test_a_run_cleans_merges_quarantines_and_reconciles(settings, scope):
+    tree, bucket = scope["tree"], scope["bucket"]
+    manifest = json.loads((tree / "_manifest.json").read_text())
+    defects = json.loads((tree / "_defects.json").read_text())
+
+    run = run_clean_merge(settings, arguments=scope["arguments"])
+    assert run["JobRunState"] == "SUCCEEDED"
+    # the Glue API knows the run; our runner's record (GetJobRun-like) carries what really happened
+    api = clients.aws_client("glue").get_job_run(JobName=settings.glue_job_name, RunId=run["Id"])["JobRun"]
+    assert api["Arguments"].items() >= scope["arguments"].items()
+    assert job_run(run["Id"], settings) == run
+    sales = run["Report"]["datasets"]["sales"]
+    assert sales["rows_in"] == manifest["rows"]["sales"]
+    assert sales["rows_quarantined"] == defects["summary"]["bad_rows"] == 5
+    assert sales["rows_duplicate"] == defects["summary"]["duplicate_keys"] == 5
+    assert sales["rows_curated"] == sales["rows_in"] - 10
+    assert run["Report"]["totals"]["reconciles"]
+
+    curated = curated_frame(bucket, "curated/sales")
+    assert len(curated) == sales["rows_curated"]
+    assert not curated.duplicated(["store", "dept", "week_date"]).any()
+    assert {o["key"].split("/")[2] for o in run["Report"]["curated_objects"] if "/sales/" in o["key"]} >= {
+        "year=2010",
+        "year=2012",
+    }
+    # the resubmitted file (_v2) won every key it repeats
+    (resubmission,) = defects["resubmissions"]
+    v2 = pd.read_csv(tree / resubmission["file"])
+    winners = curated.set_index(["store", "dept", curated.week_date.astype(str)])
+    for store, dept, week in resubmission["keys"]:
+        row = winners.loc[(store, dept, week)]
+        assert row.source_key.endswith(resubmission["file"])
+        expected = v2[(v2.Store == store) & (v2.Dept == dept) & (v2.Date == week)].Weekly_Sales.item()
+        assert row.weekly_sales == pytest.approx(expected)
+    # every injected bad row is in the quarantine bucket with its line and a reason
+    s3 = clients.aws_client("s3")
+    quarantined = [
+        json.loads(line)
+        for key in run["Report"]["quarantine_objects"]
+        for line in s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode().splitlines()
+    ]
+    got = {(q["source_key"].split("/", 1)[1], q["line"]): q["reason"] for q in quarantined}
+    assert set(got) == {(bad["file"], bad["line"]) for bad in defects["bad_rows"]}
+    assert all(got.values())
+    assert any("unknown store id" in reason for reason in got.values())
+
+
+def test_rerun_writes_nothing_and_a_weekly_drop_merges_incrementally(settings, scope):
+    bucket, raw_prefix = scope["bucket"], scope["raw_prefix"]
+    run_clean_merge(settings, arguments=scope["arguments"])  # whatever earlier tests left: processed now
+    before = listing(bucket, "curated")
+
+    again = run_clean_merge(settings, arguments=scope["arguments"])
+    assert again["Report"]["totals"]["files"] == 0
+    assert again["Report"]["curated_objects"] == []
+    assert listing(bucket, "curated") == before
+
+    s3 = clients.aws_client("s3")
+    # a new week for store 1 and a resubmission (v3) correcting one key of an earlier month
+    s3.put_object(
+        Bucket=settings.raw_bucket,
+        Key=f"{raw_prefix}/sales/store=01/sales_2012-11.csv",
+        Body=b"Store,Dept,Date,Weekly_Sales,IsHoliday\n1,1,2012-11-02,100.00,FALSE\n1,2,2012-11-02,200.00,FALSE\n",
+    )
+    s3.put_object(
+        Bucket=settings.raw_bucket,
+        Key=f"{raw_prefix}/sales/store=01/sales_2010-02_v3.csv",
+        Body=b"Store,Dept,Date,Weekly_Sales,IsHoliday\n1,1,05/02/2010,1.23,FALSE\n",
+    )
+    drop = run_clean_merge(settings, arguments=scope["arguments"])
+    sales = drop["Report"]["datasets"]["sales"]
+    assert (sales["files"], sales["rows_in"], sales["rows_curated"], sales["rows_replaced"]) == (2, 3, 3, 1)
+    written = sorted(o["key"] for o in drop["Report"]["curated_objects"])
+    assert written == [
+        "curated/sales/year=2010/month=02/sales_2010-02.parquet",
+        "curated/sales/year=2012/month=11/sales_2012-11.parquet",
+    ]
+    changed = {k for k, etag in listing(bucket, "curated").items() if before.get(k) != etag}
+    assert changed == set(written)
+    february = curated_frame(bucket, "curated/sales/year=2010/month=02")
+    fixed = february[
+        (february.store == 1) & (february.dept == 1) & (february.week_date.astype(str) == "2010-02-05")
+    ]
+    assert fixed.weekly_sales.tolist() == [1.23]
+
+
+BAD_RAW = {
+    "wrong_delimiter.csv": (
+        b"Store;Dept;Date;Weekly_Sales;IsHoliday\n1;1;2010-02-05;1.0;FALSE\n",
+        "wrong delimiter",
+    ),
+    "missing_column.csv": (
+        b"Store,Dept,Date,Weekly_Sales\n1,1,2010-02-05,1.0\n",
+        "missing column(s) IsHoliday",
+    ),
+    "extra_column.csv": (
+        b"Store,Dept,Date,Weekly_Sales,IsHoliday,X\n1,1,2010-02-05,1.0,FALSE,1\n",
+        "unexpected column(s) X",
+    ),
+    "empty.csv": (b"", "empty file"),
+    "header_only.csv": (b"Store,Dept,Date,Weekly_Sales,IsHoliday\r\n", "header only"),
+    "truncated.csv.gz": (
+        gzip.compress(b"Store,Dept,Date,Weekly_Sales,IsHoliday\n" * 200)[:-12],
+        "corrupt gzip",
+    ),
+}
+
+
+def test_bad_raw_files_are_quarantined_with_their_reason(lab, settings):
+    s3 = clients.aws_client("s3")
+    raw_prefix, bucket = unique("glue-bad"), unique("glue-bad-out")
+    s3.create_bucket(Bucket=bucket)
+    arguments = {
+        "--raw_uri": f"s3://{settings.raw_bucket}/{raw_prefix}",
+        "--curated_uri": f"s3://{bucket}/curated",
+        "--quarantine_uri": f"s3://{bucket}/quarantine",
+        "--state_uri": f"s3://{bucket}/state",
+    }
+    good = (
+        "\ufeffStore,Dept,Date,Weekly_Sales,IsHoliday\r1,1,2010-02-05,10.00,FALSE\r"
+        "1,1,2010-02-12,#VALUE!,FALSE\r1,2,12/02/2010,5.00,TRUE\r1,3,2010-13-05,1.00,FALSE\r"
+    ).encode()  # BOM and CR-only line ends are fine; two of its rows are not
+    try:
+        s3.put_object(Bucket=settings.raw_bucket, Key=f"{raw_prefix}/sales/store=01/bom_cr.csv", Body=good)
+        for name, (body, _) in BAD_RAW.items():
+            s3.put_object(Bucket=settings.raw_bucket, Key=f"{raw_prefix}/sales/store=01/{name}", Body=body)
+        run = run_clean_merge(settings, arguments=arguments)
+        sales = run["Report"]["datasets"]["sales"]
+        assert run["JobRunState"] == "SUCCEEDED" and run["Report"]["totals"]["reconciles"]
+        assert (sales["files"], sales["files_rejected"], sales["rows_curated"]) == (7, 6, 2)
+        for name, (_, reason) in BAD_RAW.items():
+            body = s3.get_object(Bucket=bucket, Key=f"quarantine/sales/store=01/{name}.rejected.jsonl")[
+                "Body"
+            ]
+            (entry,) = [json.loads(line) for line in body.read().decode().splitlines()]
+            assert reason in entry["reason"], name
+            assert entry["source_key"] == f"{raw_prefix}/sales/store=01/{name}"
+        body = s3.get_object(Bucket=bucket, Key="quarantine/sales/store=01/bom_cr.csv.rejected.jsonl")["Body"]
+        rows = [json.loads(line) for line in body.read().decode().splitlines()]
+        assert [(r["line"], r["column"]) for r in rows] == [(3, "Weekly_Sales"), (5, "Date")]
+    finally:
+        purge_bucket_prefix(settings.raw_bucket, raw_prefix)
+        purge_bucket_prefix(bucket, "")
+        s3.delete_bucket(Bucket=bucket)
+
+
+def test_crawler_catalogs_raw_and_curated_tables(settings, scope):
+    glue = clients.aws_client("glue")
+    run_clean_merge(settings, arguments=scope["arguments"])
+    raw_db, curated_db = unique("raw").replace("-", "_"), unique("cur").replace("-", "_")
+    for db in (raw_db, curated_db):
+        glue.create_database(DatabaseInput={"Name": db})
+    try:
+        raw = crawl_location(settings, S3Location(settings.raw_bucket, scope["raw_prefix"]), raw_db)
+        curated = crawl_location(settings, S3Location(scope["bucket"], "curated"), curated_db)
+        assert (
+            {t.name for t in raw.tables}
+            == {t.name for t in curated.tables}
+            == {"sales", "stores", "store_traffic"}
+        )
+
+        def columns(db, table):
+            found = glue.get_table(DatabaseName=db, Name=table)["Table"]
+            types = {c["Name"]: c["Type"] for c in found["StorageDescriptor"]["Columns"]}
+            return types, [k["Name"] for k in found.get("PartitionKeys", [])], found
+
+        types, keys, table = columns(raw_db, "sales")
+        # (the sampled files hold none of the injected bad rows, so the amounts type as double)
+        assert types == {
+            "store": "bigint",
+            "dept": "bigint",
+            "date": "date",
+            "weekly_sales": "double",
+            "isholiday": "boolean",
+        }
+        assert keys == ["store_partition"]
+        assert table["Parameters"]["classification"] == "csv"
+        partitions = glue.get_partitions(DatabaseName=raw_db, TableName="sales")["Partitions"]
+        assert sorted(p["Values"][0] for p in partitions) == ["01", "02"]
+
+        types, keys, table = columns(curated_db, "sales")
+        assert types == {
+            "store": "int",
+            "dept": "int",
+            "week_date": "date",
+            "weekly_sales": "double",
+            "is_holiday": "boolean",
+            "source_key": "string",
+        }
+        assert keys == ["year", "month"]
+        assert table["Parameters"]["classification"] == "parquet"
+        assert "ParquetHiveSerDe" in table["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"]
+        partitions = glue.get_partitions(DatabaseName=curated_db, TableName="sales")["Partitions"]
+        assert ["2010", "02"] in [p["Values"] for p in partitions]
+        assert len(partitions) == len(
+            {(o.split("/")[2], o.split("/")[3]) for o in listing(scope["bucket"], "curated/sales")}
+        )
+        types, keys, _ = columns(curated_db, "stores")
+        assert (
+            types == {"store": "int", "store_type": "string", "size": "int", "source_key": "string"}
+            and keys == []
+        )
+
+        again = crawl_location(settings, S3Location(scope["bucket"], "curated"), curated_db)
+        assert {t.action for t in again.tables} == {"unchanged"}
+        assert sum(t.partitions_added for t in again.tables) == 0
+    finally:
+        for db in (raw_db, curated_db):
+            for table in glue.get_tables(DatabaseName=db)["TableList"]:
+                glue.delete_table(DatabaseName=db, Name=table["Name"])
+            glue.delete_database(Name=db)
