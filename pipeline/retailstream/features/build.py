@@ -1,0 +1,277 @@
+"""The PySpark feature job: raw feature CSVs in HDFS → Hive ``retail.features`` (Parquet, by year).
+
+Everything runs as Spark SQL functions over the whole input (no Python UDFs; only counts reach the
+driver):
+
+1. read every ``*.csv`` of the raw area as text, columns named by the contract's headers. A file whose
+   header differs from the contract's fails the job (a file-level problem); a row with the wrong number
+   of fields is kept whole for quarantine;
+2. type each column: ``NA`` or empty → NULL; integers by the loader's pattern, numbers must be finite,
+   dates ``yyyy-mm-dd`` or ``dd/mm/yyyy`` (decided per value), booleans TRUE/FALSE in any case;
+3. a row's rejection reason is the first of: wrong field count, an unparsable value, the first broken
+   contract rule (``contract.spark_rejection_reason`` — the contract is the only source of rules);
+4. valid rows are deduplicated on the key (store, week_date): the row of the newest file (greatest
+   name, e.g. a ``_v2`` resubmission) wins, ties broken by the row's values so every run keeps the same
+   row; the others are kept in quarantine as duplicates, so nothing is lost;
+5. ``features`` is written partitioned by year (one Parquet file per year) and ``features_quarantine``
+   (source file, raw line, reason) is rewritten; partitions of years gone from the input are dropped,
+   so the table is a function of the raw files and a rerun leaves the same rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from retailstream.datasets.contract import ColumnSpec, contract, spark_rejection_reason
+from retailstream.features.upload import features_hdfs_dir
+from retailstream.monitoring.metrics import stage_run
+from retailstream.settings import Settings, get_settings
+from retailstream.warehouse import (
+    HiveColumn,
+    create_table_sql,
+    drop_partitions,
+    ensure_database,
+    partition_values,
+    qualified,
+)
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame, SparkSession
+
+log = logging.getLogger(__name__)
+
+KIND = "features"
+PARTITION = "year"
+LOADED, QUARANTINED, DUPLICATE = "loaded", "quarantined", "duplicate"
+# Same wording as the loader's parse failures (retailstream.datasets.loader).
+PARSE_FAILURES = {
+    "int": "not an integer",
+    "float": "not a number",
+    "date": "not a date (yyyy-mm-dd or dd/mm/yyyy)",
+    "bool": "not TRUE or FALSE",
+}
+_INTEGER = r"^[+-]?\d{1,9}$"
+_ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+_DAY_FIRST_DATE = r"^\d{1,2}/\d{1,2}/\d{4}$"
+_CORRUPT = "_corrupt_record"
+
+
+@dataclass
+class FeaturesReport:
+    table: str
+    quarantine_table: str
+    rows_in: int = 0
+    rows_out: int = 0
+    rows_quarantined: int = 0
+    rows_duplicate: int = 0
+    rows_by_year: dict[int, int] = field(default_factory=dict)
+
+    def reconciles(self) -> bool:
+        return self.rows_in == self.rows_out + self.rows_quarantined + self.rows_duplicate
+
+
+def feature_columns() -> list[HiveColumn]:
+    return [HiveColumn(spec.name, spec.type, spec.description) for spec in contract(KIND).columns]
+
+
+QUARANTINE_COLUMNS = [
+    HiveColumn("source_file", "string", "HDFS file the row came from"),
+    HiveColumn("raw", "string", "the row as read (fields joined by commas)"),
+    HiveColumn("reason", "string", "why the row was not loaded"),
+    HiveColumn("status", "string", f"{QUARANTINED} (invalid) or {DUPLICATE} (key already loaded)"),
+]
+
+
+def _missing_as_null(column: Column) -> Column:
+    from pyspark.sql import functions as F
+
+    text = F.trim(column)
+    return F.when(text.isNull() | (text == "") | (F.upper(text) == "NA"), None).otherwise(text)
+
+
+def _typed(spec: ColumnSpec, text: Column) -> Column:
+    """The value in its contract type; NULL when missing or unparsable."""
+    from pyspark.sql import functions as F
+
+    if spec.type == "int":
+        return F.when(text.rlike(_INTEGER), text.cast("int"))
+    if spec.type == "float":
+        number = text.try_cast("double")
+        return F.when(~F.isnan(number) & (F.abs(number) != F.lit(float("inf"))), number)
+    if spec.type == "date":
+        return F.coalesce(
+            F.when(text.rlike(_ISO_DATE), F.try_to_date(text, "yyyy-MM-dd")),
+            F.when(text.rlike(_DAY_FIRST_DATE), F.try_to_date(text, "d/M/yyyy")),
+        )
+    if spec.type == "bool":
+        return F.when(F.upper(text) == "TRUE", F.lit(True)).when(F.upper(text) == "FALSE", F.lit(False))
+    return text
+
+
+def read_raw(spark: SparkSession, path: str) -> DataFrame:
+    """Every ``*.csv`` under ``path`` as text columns named by the contract headers, plus the file."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    dataset = contract(KIND)
+    schema = T.StructType(
+        [T.StructField(header, T.StringType()) for header in dataset.headers]
+        + [T.StructField(_CORRUPT, T.StringType())]
+    )
+    return (
+        spark.read.schema(schema)
+        .option("header", True)
+        .option("enforceSchema", False)  # a file with other headers fails instead of loading shifted
+        .option("mode", "PERMISSIVE")
+        .option("columnNameOfCorruptRecord", _CORRUPT)
+        .option("pathGlobFilter", "*.csv")
+        .csv(path)
+        .withColumn("source_file", F.col("_metadata.file_path"))
+    )
+
+
+def classify(raw: DataFrame) -> DataFrame:
+    """Typed contract columns, ``year``, ``source_file``, ``raw``, ``reason`` and ``status`` per row."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    dataset = contract(KIND)
+    width = len(dataset.columns)
+    texts = {spec.name: _missing_as_null(F.col(spec.header)) for spec in dataset.columns}
+    typed = {spec.name: _typed(spec, texts[spec.name]) for spec in dataset.columns}
+    field_count = F.size(F.split(F.col(_CORRUPT), ",", -1))
+    parse_reasons = [
+        F.when(
+            texts[spec.name].isNotNull() & typed[spec.name].isNull(),
+            F.concat(F.lit(f"{spec.name} {PARSE_FAILURES[spec.type]}, got '"), texts[spec.name], F.lit("'")),
+        )
+        for spec in dataset.columns
+        if spec.type in PARSE_FAILURES
+    ]
+    parsed = raw.select(
+        *(typed[spec.name].alias(spec.name) for spec in dataset.columns),
+        "source_file",
+        F.coalesce(
+            F.col(_CORRUPT),
+            F.concat_ws(",", *(F.coalesce(F.col(header), F.lit("")) for header in dataset.headers)),
+        ).alias("raw"),
+        F.coalesce(
+            F.when(
+                F.col(_CORRUPT).isNotNull(),
+                F.concat(F.lit(f"expected {width} fields, found "), field_count.cast("string")),
+            ),
+            *parse_reasons,
+        ).alias("parse_reason"),
+    )
+    checked = parsed.withColumn("reason", F.coalesce("parse_reason", spark_rejection_reason(KIND))).drop(
+        "parse_reason"
+    )
+
+    key = list(dataset.key)
+    others = [name for name in dataset.names if name not in key]
+    valid = F.col("reason").isNull()
+    # Valid rows rank among themselves: an invalid row with the same key never displaces a valid one.
+    newest_first = Window.partitionBy(valid, *key).orderBy(
+        F.col("source_file").desc(), *(F.col(name).asc_nulls_first() for name in others), "raw"
+    )
+    rank = F.when(valid, F.row_number().over(newest_first))
+    kept_from = F.first("source_file").over(newest_first)
+    return (
+        checked.withColumn("_rank", rank)
+        .withColumn(
+            "status",
+            F.when(~valid, F.lit(QUARANTINED)).when(F.col("_rank") == 1, F.lit(LOADED)).otherwise(DUPLICATE),
+        )
+        .withColumn(
+            "reason",
+            F.when(
+                F.col("status") == DUPLICATE,
+                F.concat(F.lit(f"duplicate key ({', '.join(key)}): kept the row of "), kept_from),
+            ).otherwise(F.col("reason")),
+        )
+        .withColumn(PARTITION, F.when(F.col("status") == LOADED, F.year("week_date")))
+        .drop("_rank")
+    )
+
+
+def build_features_table(
+    spark: SparkSession | None = None,
+    settings: Settings | None = None,
+    *,
+    source: str | None = None,
+    database: str | None = None,
+    table: str = KIND,
+    quarantine_table: str = f"{KIND}_quarantine",
+) -> FeaturesReport:
+    """Stage ``features_hive``: the raw feature files (``source``, an HDFS folder) → Hive tables."""
+    from pyspark.sql import functions as F
+
+    s = settings or get_settings()
+    if spark is None:
+        from retailstream.spark import get_spark
+
+        spark = get_spark("retailstream-features")
+    database = database or s.hive_database
+    path = f"{s.hdfs_url}{source or features_hdfs_dir(s)}"
+    report = FeaturesReport(qualified(database, table), qualified(database, quarantine_table))
+    with stage_run("features_hive", s) as run:
+        ensure_database(spark, database, s)
+        spark.sql(
+            create_table_sql(
+                database,
+                table,
+                feature_columns(),
+                HiveColumn(PARTITION, "int", "year of week_date"),
+                contract(KIND).description,
+            )
+        )
+        spark.sql(create_table_sql(database, quarantine_table, QUARANTINE_COLUMNS))
+
+        outcome = classify(read_raw(spark, posixpath.join(path, ""))).persist()
+        try:
+            for row in outcome.groupBy("status", PARTITION).count().collect():
+                report.rows_in += row["count"]
+                if row["status"] == LOADED:
+                    report.rows_out += row["count"]
+                    report.rows_by_year[row[PARTITION]] = row["count"]
+                elif row["status"] == QUARANTINED:
+                    report.rows_quarantined += row["count"]
+                else:
+                    report.rows_duplicate += row["count"]
+
+            names = contract(KIND).names
+            (
+                outcome.where(F.col("status") == LOADED)
+                .repartition(PARTITION)  # one file per year
+                .sortWithinPartitions(*contract(KIND).key)
+                .select(*names, PARTITION)
+                .write.insertInto(report.table, overwrite=True)
+            )
+            stale = partition_values(spark, database, table) - {str(year) for year in report.rows_by_year}
+            drop_partitions(spark, database, table, PARTITION, stale)
+            (
+                outcome.where(F.col("status") != LOADED)
+                .coalesce(1)
+                .select(*(column.name for column in QUARANTINE_COLUMNS))
+                .write.insertInto(report.quarantine_table, overwrite=True)
+            )
+        finally:
+            outcome.unpersist()
+        spark.catalog.refreshTable(report.table)
+        spark.catalog.refreshTable(report.quarantine_table)
+
+        run.rows_in, run.rows_out = report.rows_in, report.rows_out
+        run.rows_quarantined, run.rows_duplicate = report.rows_quarantined, report.rows_duplicate
+        run.details["years"] = sorted(report.rows_by_year)
+    log.info(
+        "features: %d rows in, %d loaded into %s, %d quarantined, %d duplicates",
+        report.rows_in,
+        report.rows_out,
+        report.table,
+        report.rows_quarantined,
+        report.rows_duplicate,
+    )
+    return report
