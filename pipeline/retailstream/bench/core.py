@@ -11,7 +11,9 @@ from dataclasses import asdict, dataclass, field
 from retailstream.settings import Settings, get_settings
 
 # name → module under retailstream.bench exposing `run(settings) -> list[Measurement]`.
-BENCHMARKS: dict[str, str] = {}
+BENCHMARKS: dict[str, str] = {
+    "stage1": "retailstream.bench.stage1",
+}
 
 
 @dataclass

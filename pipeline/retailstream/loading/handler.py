@@ -95,7 +95,9 @@ def handler(event: dict, context=None) -> dict:
     objects = s3_objects(event)
     # Stores first: sales and traffic rows need their store to exist.
     objects.sort(key=lambda o: DATASET_ORDER.index(dataset_of(o.key, settings) or "sales"))
-    s3 = _state.setdefault("s3", clients.aws_client("s3", settings))
+    if "s3" not in _state:
+        _state["s3"] = clients.aws_client("s3", settings)
+    s3 = _state["s3"]
     results, failed = [], []
     for obj in objects:
         if obj.message_id in failed:

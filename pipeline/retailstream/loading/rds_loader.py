@@ -22,7 +22,7 @@ import time
 from dataclasses import asdict, dataclass
 
 from retailstream import clients
-from retailstream.datasets.contract import contract
+from retailstream.datasets.contract import arrow_schema, contract
 from retailstream.datasets.loader import DataFileError
 from retailstream.loading.formats import ParsedObject, RejectedRow, parse_object
 from retailstream.settings import Settings, get_settings
@@ -166,22 +166,12 @@ def _merge(cur, dataset: str, key: str, parsed: ParsedObject, report: LoadReport
     if frame.empty:
         return
     cur.execute(f"DROP TEMPORARY TABLE IF EXISTS `stage_{dataset}`")
-    cur.execute(f"CREATE TEMPORARY TABLE `stage_{dataset}` LIKE `{dataset}`")
-    out = frame.copy()
-    for column in spec.columns:
-        if column.type == "bool":
-            out[column.name] = out[column.name].astype("int8")
-    with tempfile.NamedTemporaryFile("w", suffix=".tsv", encoding="utf-8") as tsv:
-        out.to_csv(
-            tsv,
-            sep="\t",
-            header=False,
-            index=False,
-            lineterminator="\n",
-            date_format="%Y-%m-%d",
-            float_format="%.2f",
-        )
-        tsv.flush()
+    # The target's column types without its indexes and checks: the rows are validated already, and
+    # maintaining indexes on a table that is read once would only slow the load down.
+    staged = ", ".join(f"`{c}`" for c in [*spec.names, "source_key"])
+    cur.execute(f"CREATE TEMPORARY TABLE `stage_{dataset}` SELECT {staged} FROM `{dataset}` LIMIT 0")
+    with tempfile.NamedTemporaryFile(suffix=".tsv") as tsv:
+        _write_tsv(frame, dataset, tsv.name)
         columns = ", ".join(f"`{c}`" for c in spec.names)
         cur.execute(
             f"LOAD DATA LOCAL INFILE %s INTO TABLE `stage_{dataset}` CHARACTER SET utf8mb4 "
@@ -198,6 +188,30 @@ def _merge(cur, dataset: str, key: str, parsed: ParsedObject, report: LoadReport
     report.unchanged = existing - report.updated
     report.rows_loaded = len(frame)
     cur.execute(f"DROP TEMPORARY TABLE `stage_{dataset}`")
+
+
+def _write_tsv(frame, dataset: str, path: str) -> None:
+    """The valid rows as tab-separated text for LOAD DATA: booleans as 0/1, dates ISO, amounts rounded to
+    the cent (the RDS column is DECIMAL(12, 2)), written by Arrow's C++ CSV writer."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    schema = pa.schema(
+        [
+            pa.field(f.name, pa.int8() if pa.types.is_boolean(f.type) else f.type)
+            for f in arrow_schema(dataset)
+        ]
+    )
+    out = frame.copy()
+    for field in schema:
+        if pa.types.is_int8(field.type):
+            out[field.name] = out[field.name].astype("int8")
+        elif pa.types.is_floating(field.type):
+            out[field.name] = out[field.name].round(2)
+    table = pa.Table.from_pandas(out, schema=schema, preserve_index=False)
+    pa_csv.write_csv(
+        table, path, pa_csv.WriteOptions(include_header=False, delimiter="\t", quoting_style="none")
+    )
 
 
 def _quarantine(cur, dataset: str, key: str, rejected: list[RejectedRow]) -> None:
