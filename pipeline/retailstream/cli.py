@@ -8,11 +8,14 @@ from retailstream.bench.cli import bench_app
 from retailstream.catalog.cli import catalog_app
 from retailstream.cleaning.cli import glue_app
 from retailstream.datasets.cli import data_app
+from retailstream.features.cli import features_app
 from retailstream.ingest.cli import ingest_app
 from retailstream.lab.cli import app as lab_app
 from retailstream.loading.cli import lambda_app
 from retailstream.monitoring.cli import monitoring_app
+from retailstream.rds.cli import rds_app
 from retailstream.settings import ensure_env_file, get_settings
+from retailstream.transfer.cli import transfer_app
 from retailstream.usecases.cli import usecases_app
 
 app = typer.Typer(no_args_is_help=True, help="RetailStream: a retail data pipeline on real engines.")
@@ -25,6 +28,9 @@ app.add_typer(ingest_app, name="ingest")
 app.add_typer(lambda_app, name="lambda")
 app.add_typer(glue_app, name="glue")
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(features_app, name="features")
+app.add_typer(rds_app, name="rds")
+app.add_typer(transfer_app, name="transfer")
 
 
 @app.command()
