@@ -46,6 +46,16 @@ def purge_bucket_prefix(bucket: str, prefix: str) -> None:
     delete_prefix(clients.aws_client("s3"), bucket, prefix)
 
 
+def purge_rds_keys(keys: list[str]) -> None:
+    """Delete the audit and quarantine rows of these source keys."""
+    if not keys:
+        return
+    marks = ",".join(["%s"] * len(keys))
+    with clients.rds_cursor("pipeline") as cur:
+        for table in ("load_quarantine", "load_audit"):
+            cur.execute(f"DELETE FROM {table} WHERE source_key IN ({marks})", keys)
+
+
 def purge_rds_stores(stores: list[int], key_prefix: str | None = None) -> None:
     """Delete the test's rows (children before the stores they reference) and its audit/quarantine."""
     with clients.rds_cursor("pipeline") as cur:

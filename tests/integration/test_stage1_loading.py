@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from stage1_support import purge_bucket_prefix, purge_rds_stores, unique
+from stage1_support import purge_bucket_prefix, purge_rds_keys, purge_rds_stores, unique
 
 from retailstream import clients
 from retailstream.datasets.contract import arrow_schema
@@ -25,6 +25,7 @@ from retailstream.loading.events import drain
 from retailstream.loading.handler import handler, s3_objects
 from retailstream.loading.rds_loader import PoisonObject
 from retailstream.rds.schema import ensure_schema
+from retailstream.s3util import iter_objects
 
 WEEKS = pd.date_range("2010-02-05", periods=8, freq="7D")  # Fridays
 
@@ -46,9 +47,9 @@ def bucket(lab):
     name = unique("load")
     s3.create_bucket(Bucket=name)
     yield name
+    purge_rds_keys([o["Key"] for o in iter_objects(s3, name, "")])
     purge_bucket_prefix(name, "")
     s3.delete_bucket(Bucket=name)
-    purge_rds_stores([], key_prefix="it-load-")
 
 
 def sales_frame(store: int, depts=(1, 2, 3)) -> pd.DataFrame:
