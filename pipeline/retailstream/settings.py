@@ -196,13 +196,13 @@ class Settings(BaseSettings):
         return value
 
     def boto3_kwargs(self) -> dict:
-        kwargs = {
-            "region_name": self.aws_region,
-            "aws_access_key_id": self.aws_access_key_id,
-            "aws_secret_access_key": self.aws_secret_access_key.get_secret_value(),
-        }
+        """Client arguments: the emulator's endpoint and dummy keys in the lab; against real AWS (no
+        endpoint set) boto3's own credential chain (profile, SSO, instance role) decides."""
+        kwargs: dict = {"region_name": self.aws_region}
         if self.aws_endpoint_url:
             kwargs["endpoint_url"] = self.aws_endpoint_url
+            kwargs["aws_access_key_id"] = self.aws_access_key_id
+            kwargs["aws_secret_access_key"] = self.aws_secret_access_key.get_secret_value()
         return kwargs
 
 

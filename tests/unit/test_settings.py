@@ -39,3 +39,9 @@ def test_env_example_documents_every_setting():
     )
     for name in Settings.model_fields:
         assert f"RETAILSTREAM_{name.upper()}=" in env_example()
+
+
+def test_real_aws_uses_the_default_credential_chain(monkeypatch):
+    monkeypatch.setenv("RETAILSTREAM_AWS_ENDPOINT_URL", "")
+    kwargs = Settings().boto3_kwargs()
+    assert kwargs == {"region_name": "us-east-1"}
