@@ -44,22 +44,15 @@ def compute_use_cases(spark: SparkSession, database: str) -> tuple[dict[str, pa.
     from retailstream.usecases.questions import USE_CASES
     from retailstream.usecases.source import read_inputs
 
-    inputs = read_inputs(spark, database)
-    # Sales feed every question: read the Hive table once.
-    sales = inputs.sales.persist()
+    # Every question reads several inputs: read each Hive table once.
+    inputs = read_inputs(spark, database).persisted()
     try:
         input_rows = {
-            "sales": sales.count(),
-            "stores": inputs.stores.count(),
-            "features": inputs.features.count(),
-            "store_traffic": None if inputs.store_traffic is None else inputs.store_traffic.count(),
+            kind: None if frame is None else frame.count() for kind, frame in inputs.by_kind().items()
         }
-        results = {
-            case.table: case.compute(sales, inputs.stores, inputs.features, inputs.store_traffic).toArrow()
-            for case in USE_CASES
-        }
+        results = {case.table: case.compute(*inputs.as_args()).toArrow() for case in USE_CASES}
     finally:
-        sales.unpersist()
+        inputs.unpersist()
     return results, input_rows
 
 

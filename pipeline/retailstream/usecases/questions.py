@@ -480,34 +480,30 @@ def uc10_offer_weeks(
     offer_avg = F.avg(F.when(offer, sales_))
     no_offer_avg = F.avg(F.when(~offer, sales_))
     recent_no_offer_avg = F.avg(F.when(~offer & recent, sales_))
-    aggregates = [
-        F.count_if(offer).cast("int").alias("offer_weeks"),
-        _money(offer_avg).alias("offer_avg_sales"),
-        F.count_if(~offer).cast("int").alias("no_offer_weeks"),
-        _money(no_offer_avg).alias("no_offer_avg_sales"),
-        _pct(offer_avg, no_offer_avg).alias("offer_vs_no_offer_pct"),
-        F.first("first_offer_week").alias("first_offer_week"),
-        F.count_if(~offer & recent).cast("int").alias("no_offer_weeks_since_first_offer"),
-        _money(recent_no_offer_avg).alias("no_offer_avg_sales_since_first_offer"),
-        _pct(offer_avg, recent_no_offer_avg).alias("offer_vs_no_offer_since_first_offer_pct"),
-    ]
-    per_store = (
-        weekly.groupBy("store", "store_type").agg(*aggregates).select(F.lit("store").alias("level"), "*")
+    aggregates = {
+        "offer_weeks": F.count_if(offer).cast("int"),
+        "offer_avg_sales": _money(offer_avg),
+        "no_offer_weeks": F.count_if(~offer).cast("int"),
+        "no_offer_avg_sales": _money(no_offer_avg),
+        "offer_vs_no_offer_pct": _pct(offer_avg, no_offer_avg),
+        "first_offer_week": F.first("first_offer_week"),
+        "no_offer_weeks_since_first_offer": F.count_if(~offer & recent).cast("int"),
+        "no_offer_avg_sales_since_first_offer": _money(recent_no_offer_avg),
+        "offer_vs_no_offer_since_first_offer_pct": _pct(offer_avg, recent_no_offer_avg),
+    }
+    # One pass: ROLLUP(store_type, store) yields the store, type and chain levels.
+    grouped = weekly.rollup("store_type", "store").agg(
+        F.grouping_id().alias("grouping"), *(column.alias(name) for name, column in aggregates.items())
     )
-    per_type = (
-        weekly.filter(F.col("store_type").isNotNull())
-        .groupBy("store_type")
-        .agg(*aggregates)
-        .select(F.lit("type").alias("level"), F.lit(None).cast("int").alias("store"), "*")
-    )
-    chain = weekly.agg(*aggregates).select(
-        F.lit("chain").alias("level"),
-        F.lit(None).cast("int").alias("store"),
-        F.lit(None).cast("string").alias("store_type"),
-        "*",
-    )
+    level = F.when(F.col("grouping") == 0, "store").when(F.col("grouping") == 1, "type").otherwise("chain")
     level_order = F.when(F.col("level") == "store", 0).when(F.col("level") == "type", 1).otherwise(2)
-    return per_store.unionByName(per_type).unionByName(chain).orderBy(level_order, "store", "store_type")
+    return (
+        grouped.withColumn("level", level)
+        # Stores missing from `stores` have no type: they stay per store and in the chain only.
+        .filter((F.col("level") != "type") | F.col("store_type").isNotNull())
+        .orderBy(level_order, "store", "store_type")
+        .select("level", "store", "store_type", *aggregates)
+    )
 
 
 Question = Callable[..., "DataFrame"]

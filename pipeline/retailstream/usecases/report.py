@@ -97,7 +97,7 @@ def _uc01(frame: pd.DataFrame) -> tuple[str, Figure]:
         axes.bar(per_year["period"], per_year["value"], color="#4c72b0")
         if value is not None and not pd.isna(value):
             axes.axhline(value, color="#dd8452", linestyle="--", label="all Aprils")
-            axes.legend()
+            axes.legend(loc="lower right")
     axes.set_ylabel(unit)
     axes.set_title("Type-B stores in April: " + ("customer visits" if visits else "weekly sales (no visits)"))
     return finding, figure
@@ -426,7 +426,9 @@ def _uc10(frame: pd.DataFrame) -> tuple[str, Figure]:
     axes.set_xticks(list(positions), list(groups["label"]))
     axes.set_ylabel("avg store weekly sales (USD)")
     axes.legend(fontsize=7)
-    axes.set_title("With vs without offers (confounded by time: offers start late 2011)")
+    axes.set_title(
+        f"With vs without offers (confounded by time: offers start {_day(total.first_offer_week)})"
+    )
     return finding, figure
 
 

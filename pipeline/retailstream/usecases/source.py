@@ -35,6 +35,17 @@ class Inputs:
     def as_args(self) -> tuple:
         return self.sales, self.stores, self.features, self.store_traffic
 
+    def by_kind(self) -> dict[str, DataFrame | None]:
+        return dict(zip(REQUIRED + OPTIONAL, self.as_args(), strict=True))
+
+    def persisted(self) -> Inputs:
+        return Inputs(*(None if frame is None else frame.persist() for frame in self.as_args()))
+
+    def unpersist(self) -> None:
+        for frame in self.as_args():
+            if frame is not None:
+                frame.unpersist()
+
 
 def checked_identifier(name: str, what: str = "database") -> str:
     if not _IDENTIFIER.fullmatch(name):
