@@ -1,0 +1,1 @@
+"""Orchestration: the Airflow REST client, the DAG's callbacks, the demo runner."""

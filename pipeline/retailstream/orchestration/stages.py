@@ -1,0 +1,145 @@
+"""The pipeline's steps as thin, JSON-returning calls into the stage packages.
+
+The Airflow DAG's tasks, `retailstream pipeline run` and the tests all call these, so there is one
+definition of what each step does. Each stage pushes its own metrics (``stage_run``); these wrappers
+only pick what is worth showing in XCom and in the demo summary.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+
+from retailstream.settings import Settings, get_settings
+
+
+def _jsonable(value):
+    if is_dataclass(value):
+        return _jsonable(asdict(value))
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, int | float | str | bool) or value is None:
+        return value
+    return str(value)
+
+
+def upload_sales(settings: Settings | None = None) -> dict:
+    from retailstream.ingest.upload import upload_incoming
+
+    totals = upload_incoming(settings).to_dict()["totals"]
+    return {"files": totals}
+
+
+def crawl_raw(settings: Settings | None = None) -> dict:
+    from retailstream.catalog.crawler import crawl_raw as crawl
+
+    report = crawl(settings)
+    return {"database": report.database, "tables": [t.name for t in report.tables]}
+
+
+def clean_merge(settings: Settings | None = None) -> dict:
+    from retailstream.cleaning import run_clean_merge
+
+    run = run_clean_merge(settings, wait=True)
+    return _jsonable({"run_id": run.get("Id"), "state": run.get("JobRunState"), "report": run.get("Report")})
+
+
+def crawl_curated(settings: Settings | None = None) -> dict:
+    from retailstream.catalog.crawler import crawl_curated as crawl
+
+    report = crawl(settings)
+    return {"database": report.database, "tables": [t.name for t in report.tables]}
+
+
+def load_rds(settings: Settings | None = None, timeout: float = 600) -> dict:
+    """Wait until the S3 events of the curated objects are drained into RDS by the Lambda."""
+    from retailstream.loading.events import drain
+
+    return drain(timeout, settings).to_dict()
+
+
+def features_to_hdfs(settings: Settings | None = None) -> dict:
+    from retailstream.features.upload import upload_features
+
+    report = upload_features(settings)
+    return {"uploaded": len(report.uploaded), "skipped": len(report.skipped), "bytes": report.bytes_uploaded}
+
+
+def features_to_hive(settings: Settings | None = None) -> dict:
+    from retailstream.features.build import build_features_table
+
+    return _jsonable(build_features_table(settings=settings))
+
+
+def consolidate_rds(settings: Settings | None = None) -> dict:
+    from retailstream.consolidation.report import consolidate
+
+    report = consolidate(settings, fail_on_error=True)
+    return {
+        "run_id": report.run_id,
+        "rows_checked": report.rows_checked(),
+        "findings": {f"{r.table}.{r.check}": r.rows_flagged for r in report.results if r.rows_flagged},
+    }
+
+
+def transfer_to_hive(settings: Settings | None = None, engine: str | None = None) -> dict:
+    from retailstream.transfer.incremental import transfer_tables
+
+    report = transfer_tables(engine, settings=settings)
+    return {"engine": report.engine, "rows_moved": report.rows_moved, "tables": _jsonable(report.tables)}
+
+
+def usecases_and_report(run_id: str, settings: Settings | None = None) -> dict:
+    from retailstream.usecases.job import run_all
+
+    result = run_all(settings=settings, run_id=safe_run_id(run_id))
+    return _jsonable(
+        {
+            "run_id": result.run_id,
+            "report": result.report,
+            "rows": result.rows,
+            "rds_tables": result.rds_tables,
+        }
+    )
+
+
+def safe_run_id(run_id: str) -> str:
+    """A folder- and table-safe form of an Airflow run id (manual runs carry colons and plus signs)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id).strip("_")
+
+
+# Step name → (function, upstream steps). The DAG is built from this table, and so is the
+# sequential `retailstream pipeline run`.
+STEPS: dict[str, tuple] = {
+    "upload_sales": (upload_sales, ()),
+    "crawl_raw": (crawl_raw, ("upload_sales",)),
+    "clean_merge": (clean_merge, ("crawl_raw",)),
+    "crawl_curated": (crawl_curated, ("clean_merge",)),
+    "load_rds": (load_rds, ("clean_merge",)),
+    "features_to_hdfs": (features_to_hdfs, ()),
+    "features_to_hive": (features_to_hive, ("features_to_hdfs",)),
+    "consolidate_rds": (consolidate_rds, ("load_rds",)),
+    "transfer_to_hive": (transfer_to_hive, ("consolidate_rds",)),
+    "usecases_and_report": (usecases_and_report, ("transfer_to_hive", "features_to_hive", "crawl_curated")),
+}
+
+
+def run_pipeline(run_id: str, settings: Settings | None = None, on_step=None) -> dict[str, dict]:
+    """Run every step in dependency order in this process (no Airflow); returns each step's result."""
+    s = settings or get_settings()
+    done: dict[str, dict] = {}
+    while len(done) < len(STEPS):
+        for name, (fn, upstream) in STEPS.items():
+            if name in done or not set(upstream) <= set(done):
+                continue
+            if on_step:
+                on_step(name, "running")
+            done[name] = fn(run_id, s) if name == "usecases_and_report" else fn(s)
+            if on_step:
+                on_step(name, "success")
+    return done
