@@ -73,6 +73,8 @@ def create_table_sql(
 
 
 def ensure_database(spark: SparkSession, database: str, settings: Settings | None = None) -> None:
+    if spark.catalog.databaseExists(database):
+        return
     s = settings or get_settings()
     location = f"{s.hdfs_url}{s.hdfs_warehouse_dir}/{database}.db"
     spark.sql(f"CREATE DATABASE IF NOT EXISTS {identifier(database)} LOCATION '{location}'")

@@ -151,3 +151,10 @@ def test_feature_job_loads_valid_rows_and_quarantines_bad_ones(
         report.rows_quarantined,
     )
     assert before.exceptAll(after).count() == 0 and after.exceptAll(before).count() == 0
+
+
+def test_feature_job_refuses_an_empty_raw_area(spark, hdfs_dir, hive_db, settings):
+    empty = f"{hdfs_dir.rsplit('/', 1)[0]}/empty"
+    clients.hdfs_client().makedirs(empty)
+    with pytest.raises(FileNotFoundError, match="no feature files"):
+        build_features_table(spark, settings, source=empty, database=hive_db)

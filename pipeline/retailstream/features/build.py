@@ -25,6 +25,7 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from retailstream import clients
 from retailstream.datasets.contract import ColumnSpec, contract, spark_rejection_reason
 from retailstream.features.upload import features_hdfs_dir
 from retailstream.monitoring.metrics import stage_run
@@ -215,7 +216,13 @@ def build_features_table(
 
         spark = get_spark("retailstream-features")
     database = database or s.hive_database
-    path = f"{s.hdfs_url}{source or features_hdfs_dir(s)}"
+    folder = source or features_hdfs_dir(s)
+    if not [name for name in clients.hdfs_client(s).list(folder) if name.endswith(".csv")]:
+        # An empty input would rebuild an empty table: refuse instead.
+        raise FileNotFoundError(
+            f"no feature files (*.csv) in hdfs://{folder}: run `retailstream features upload`"
+        )
+    path = f"{s.hdfs_url}{folder}"
     report = FeaturesReport(qualified(database, table), qualified(database, quarantine_table))
     with stage_run("features_hive", s) as run:
         ensure_database(spark, database, s)

@@ -169,6 +169,8 @@ def transfer_one(
             if cur.fetchone()[0] != 1:
                 raise TransferError(f"another transfer into {target} is running")
         exists = table_exists(spark, hive_database, hive_table)
+        if not exists:  # queryable (empty) even before RDS holds rows
+            publish.create_table(spark, table, hive_database, hive_table, s)
         with clients.rds_cursor("analyst", settings=s) as cur:
             window = next_window(cur, target, s.transfer_lag_seconds, from_start=full or not exists)
             result = TableTransfer(table.name, source, target, engine, window)
