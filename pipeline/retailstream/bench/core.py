@@ -13,6 +13,7 @@ from retailstream.settings import Settings, get_settings
 # name → module under retailstream.bench exposing `run(settings) -> list[Measurement]`.
 BENCHMARKS: dict[str, str] = {
     "stage1": "retailstream.bench.stage1",
+    "transfer": "retailstream.bench.transfer",
     "usecases": "retailstream.bench.usecases",
 }
 
