@@ -3,11 +3,13 @@
 Everything runs as Spark SQL functions over the whole input (no Python UDFs; only counts reach the
 driver):
 
-1. read every ``*.csv`` of the raw area as text, columns named by the contract's headers. A file whose
-   header differs from the contract's fails the job (a file-level problem); a row with the wrong number
-   of fields is kept whole for quarantine;
-2. type each column: ``NA`` or empty → NULL; integers by the loader's pattern, numbers must be finite,
-   dates ``yyyy-mm-dd`` or ``dd/mm/yyyy`` (decided per value), booleans TRUE/FALSE in any case;
+1. read every ``*.csv`` of the raw area as text, columns named by the contract's headers (a typed read
+   would turn an unparsable value into a NULL without a reason). A file whose header differs from the
+   contract's fails the job (a file-level problem); a row with the wrong number of fields is kept whole
+   for quarantine;
+2. type each column into ``contract.spark_schema(kind, all_nullable=True)``: ``NA`` or empty → NULL;
+   integers by the loader's pattern, numbers must be finite, dates ``yyyy-mm-dd`` or ``dd/mm/yyyy``
+   (decided per value), booleans TRUE/FALSE in any case;
 3. a row's rejection reason is the first of: wrong field count, an unparsable value, the first broken
    contract rule (``contract.spark_rejection_reason`` — the contract is the only source of rules);
 4. valid rows are deduplicated on the key (store, week_date): the row of the newest file (greatest
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from retailstream import clients
-from retailstream.datasets.contract import ColumnSpec, contract, spark_rejection_reason
+from retailstream.datasets.contract import ColumnSpec, contract, spark_rejection_reason, spark_schema
 from retailstream.features.upload import features_hdfs_dir
 from retailstream.monitoring.metrics import stage_run
 from retailstream.settings import Settings, get_settings
@@ -141,8 +143,13 @@ def classify(raw: DataFrame) -> DataFrame:
 
     dataset = contract(KIND)
     width = len(dataset.columns)
+    # The raw file is read as text (a typed read would turn "warm" into a silent NULL); each value is
+    # parsed here into the type the contract's Spark schema declares.
+    schema = spark_schema(KIND, all_nullable=True)
     texts = {spec.name: _missing_as_null(F.col(spec.header)) for spec in dataset.columns}
-    typed = {spec.name: _typed(spec, texts[spec.name]) for spec in dataset.columns}
+    typed = {
+        spec.name: _typed(spec, texts[spec.name]).cast(schema[spec.name].dataType) for spec in dataset.columns
+    }
     field_count = F.size(F.split(F.col(_CORRUPT), ",", -1))
     parse_reasons = [
         F.when(
