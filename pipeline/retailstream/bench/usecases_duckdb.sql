@@ -151,8 +151,8 @@ WITH offers AS (
 weekly AS (
     SELECT sw.*, o.offer, s.store_type FROM sw JOIN offers o USING (store, week_date) LEFT JOIN stores s USING (store)),
 marked AS (
-    SELECT *, week_date >= (SELECT min(week_date) FILTER (WHERE offer) FROM weekly) AS recent,
-           (SELECT min(week_date) FILTER (WHERE offer) FROM weekly) AS first_offer_week
+    SELECT *, week_date >= (SELECT min(week_date) FILTER (WHERE offer) FROM offers) AS recent,
+           (SELECT min(week_date) FILTER (WHERE offer) FROM offers) AS first_offer_week
     FROM weekly),
 grouped AS (
     SELECT GROUPING(store_type, store) AS grouping, store_type, store,

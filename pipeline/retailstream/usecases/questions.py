@@ -252,38 +252,32 @@ def uc05_monthly_dept_sales(
     department), monthly_sales, avg_weekly_sales, mom_change, trend_slope_per_month, trend_months
     (months in the trend fit).
     """
+    # Department-weeks first: then a month's weeks are its rows (no DISTINCT count over all stores).
+    weekly = sales.groupBy("dept", "week_date").agg(F.sum(_cents("weekly_sales")).alias("week_sales"))
     month_start = F.make_date(F.year("week_date"), F.month("week_date"), F.lit(1))
-    monthly = sales.groupBy("dept", month_start.alias("month_start")).agg(
-        F.countDistinct("week_date").cast("int").alias("weeks"),
-        F.sum(_cents("weekly_sales")).alias("exact_sales"),
+    monthly = weekly.groupBy("dept", month_start.alias("month_start")).agg(
+        F.count("*").cast("int").alias("weeks"),
+        F.sum("week_sales").alias("exact_sales"),
     )
     month_index = F.year("month_start") * 12 + F.month("month_start")
     monthly = monthly.withColumn("month_index", month_index)
-    trend = monthly.groupBy("dept").agg(
-        F.round(F.regr_slope(F.col("exact_sales").cast("double"), "month_index"), 2).alias(
-            "trend_slope_per_month"
-        ),
-        F.count("*").cast("int").alias("trend_months"),
-    )
-    by_month = Window.partitionBy("dept").orderBy("month_index")
+    dept = Window.partitionBy("dept")
+    by_month = dept.orderBy("month_index")
     previous_index = F.lag("month_index").over(by_month)
     previous_sales = F.lag("exact_sales").over(by_month)
-    return (
-        monthly.join(trend, "dept")
-        .select(
-            "dept",
-            "month_start",
-            "weeks",
-            _money(F.col("exact_sales")).alias("monthly_sales"),
-            _money(F.col("exact_sales") / F.col("weeks")).alias("avg_weekly_sales"),
-            _money(
-                F.when(previous_index == F.col("month_index") - 1, F.col("exact_sales") - previous_sales)
-            ).alias("mom_change"),
-            "trend_slope_per_month",
-            "trend_months",
-        )
-        .orderBy("dept", "month_start")
-    )
+    trend = F.regr_slope(F.col("exact_sales").cast("double"), "month_index").over(dept)
+    return monthly.select(
+        "dept",
+        "month_start",
+        "weeks",
+        _money(F.col("exact_sales")).alias("monthly_sales"),
+        _money(F.col("exact_sales") / F.col("weeks")).alias("avg_weekly_sales"),
+        _money(
+            F.when(previous_index == F.col("month_index") - 1, F.col("exact_sales") - previous_sales)
+        ).alias("mom_change"),
+        F.round(trend, 2).alias("trend_slope_per_month"),
+        F.count("*").over(dept).cast("int").alias("trend_months"),
+    ).orderBy("dept", "month_start")
 
 
 def uc06_top_store_per_week(
@@ -334,7 +328,8 @@ def uc07_dept_weekly_performance(
     """
     weekly = sales.groupBy("week_date", "dept").agg(
         F.sum(_cents("weekly_sales")).alias("exact_sales"),
-        F.countDistinct("store").cast("int").alias("stores"),
+        # (store, dept, week_date) is the sales key: one row per store.
+        F.count("*").cast("int").alias("stores"),
     )
     week = Window.partitionBy("week_date")
     week_total = F.sum("exact_sales").over(week)
@@ -401,26 +396,25 @@ def uc09_store_yearly_performance(
     rank_by_sales, yoy_growth_pct, yoy_avg_weekly_growth_pct, rank_by_growth.
     """
     weekly = store_weekly_sales(sales).withColumn("year", F.year("week_date"))
-    # The first Friday of a year falls on 1-7 January, the last on 25-31 December.
-    first_friday_latest = F.make_date(F.col("year"), F.lit(1), F.lit(7))
-    last_friday_earliest = F.make_date(F.col("year"), F.lit(12), F.lit(25))
-    coverage = weekly.groupBy("year").agg(
-        ((F.min("week_date") > first_friday_latest) | (F.max("week_date") < last_friday_earliest)).alias(
-            "partial_year"
-        )
-    )
     yearly = weekly.groupBy("store", "year").agg(
         F.count("*").cast("int").alias("weeks"),
         F.sum("store_sales").alias("exact_sales"),
         F.avg("store_sales").alias("exact_avg"),
+        F.min("week_date").alias("first_week"),
+        F.max("week_date").alias("last_week"),
+    )
+    in_year = Window.partitionBy("year")
+    # The first Friday of a year falls on 1-7 January, the last on 25-31 December.
+    partial = (F.min("first_week").over(in_year) > F.make_date(F.col("year"), F.lit(1), F.lit(7))) | (
+        F.max("last_week").over(in_year) < F.make_date(F.col("year"), F.lit(12), F.lit(25))
     )
     by_store = Window.partitionBy("store").orderBy("year")
     consecutive = F.lag("year").over(by_store) == F.col("year") - 1
     previous_sales = F.when(consecutive, F.lag("exact_sales").over(by_store))
     previous_avg = F.when(consecutive, F.lag("exact_avg").over(by_store))
-    in_year = Window.partitionBy("year")
-    ranked = yearly.join(coverage, "year").select(
+    ranked = yearly.select(
         "*",
+        partial.alias("partial_year"),
         F.rank().over(in_year.orderBy(F.col("exact_sales").desc())).cast("int").alias("rank_by_sales"),
         _pct(F.col("exact_sales"), previous_sales).alias("yoy_growth_pct"),
         _pct(F.col("exact_avg"), previous_avg).alias("yoy_avg_weekly_growth_pct"),
@@ -457,10 +451,10 @@ def uc10_offer_weeks(
     (``level = 'store'``), per store type (``'type'``) and for the whole chain (``'chain'``).
 
     Caveat — confounded by time: markdown data only exists from late 2011 (``first_offer_week``, the
-    chain's first offer week), so "without offers" is mostly 2010-2011 and "with offers" entirely
-    2011-2012, mixing growth and seasonality into the comparison. The ``*_since_first_offer`` columns
-    restrict the no-offer side to weeks from ``first_offer_week`` on, a fairer (still observational)
-    comparison.
+    earliest offer week of any store in ``features``), so "without offers" is mostly 2010-2011 and
+    "with offers" entirely 2011-2012, mixing growth and seasonality into the comparison. The
+    ``*_since_first_offer`` columns restrict the no-offer side to weeks from ``first_offer_week`` on, a
+    fairer (still observational) comparison.
 
     Columns: level, store, store_type, offer_weeks, offer_avg_sales, no_offer_weeks,
     no_offer_avg_sales, offer_vs_no_offer_pct, first_offer_week, no_offer_weeks_since_first_offer,
@@ -471,8 +465,8 @@ def uc10_offer_weeks(
     for markdown in MARKDOWNS:
         is_offer = is_offer | F.coalesce(F.col(markdown) > 0, F.lit(False))
     offers = features.select("store", "week_date", is_offer.alias("offer"))
+    first_offer = offers.agg(F.min(F.when(F.col("offer"), F.col("week_date"))).alias("first_offer_week"))
     weekly = _with_type(store_weekly_sales(sales).join(offers, ["store", "week_date"]), stores)
-    first_offer = weekly.agg(F.min(F.when(F.col("offer"), F.col("week_date"))).alias("first_offer_week"))
     weekly = weekly.crossJoin(first_offer)
 
     offer, sales_ = F.col("offer"), F.col("store_sales")

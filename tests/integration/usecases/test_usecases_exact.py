@@ -10,7 +10,11 @@ database holding this data: the published Parquet files and the RDS tables must 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -376,3 +380,19 @@ def test_uc1_reports_visits_when_store_traffic_exists(spark, hand_db):
     fallback = questions.uc01_type_b_april_visits(inputs.sales, inputs.stores, inputs.features, empty)
     assert [row["value"] for row in fallback.collect()] == [900.0, 825.0, 862.5]
     assert {row["measure"] for row in fallback.collect()} == {NO_VISITS}
+
+
+def test_cli_rerenders_the_report_of_a_run_from_its_files(hand_run, reports_settings):
+    report = hand_run.run_dir / "report.html"
+    report.unlink()
+    cli = Path(sys.executable).with_name("retailstream")
+    env = {**os.environ, "RETAILSTREAM_REPORTS_DIR": str(reports_settings.reports_dir)}
+    done = subprocess.run(
+        [str(cli), "usecases", "report", "--run-id", "hand-1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert str(report) in done.stdout
+    assert report.read_text().count('src="data:image/png;base64,') == 10

@@ -201,7 +201,7 @@ def test_uc10_with_and_without_offers(result, frames):
     markdowns = features[[f"markdown{n}" for n in range(1, 6)]]
     offers = features.assign(offer=(markdowns > 0).any(axis=1))[["store", "week_date", "offer"]]
     weeks = store_weeks.merge(offers, on=["store", "week_date"])
-    first_offer = weeks.loc[weeks["offer"], "week_date"].min()
+    first_offer = offers.loc[offers["offer"], "week_date"].min()
     answer = result(10)
     chain = answer.query("level == 'chain'").iloc[0]
     assert chain["first_offer_week"] == first_offer
