@@ -239,3 +239,16 @@ def test_busy_port_is_a_clear_error_and_starts_nothing(lab, settings, tmp_path):
     assert f"mariadb: port {settings.rds_port} on 127.0.0.1 is already in use by" in message
     assert f"thriftserver: port {settings.hiveserver2_port}" in message
     assert not other.supervisor.running()
+
+
+def test_drop_database_through_hiveserver2_is_clean(lab):
+    """The metastore has no Hive ACID schema; dropping a database must not break the connection."""
+    name = f"probe_drop_{uuid.uuid4().hex[:8]}"
+    conn = clients.hive_connect()
+    cur = conn.cursor()
+    cur.execute(f"CREATE DATABASE {name}")
+    cur.execute(f"CREATE TABLE {name}.t (a INT)")
+    cur.execute(f"DROP DATABASE {name} CASCADE")
+    cur.execute("SHOW DATABASES")
+    assert name not in [row[0] for row in cur.fetchall()]
+    conn.close()
