@@ -19,8 +19,13 @@ def run(
     from rich.table import Table
 
     from retailstream.usecases.job import publish_use_cases, render_report
+    from retailstream.usecases.source import MissingInputError
 
-    result = publish_use_cases(database=database, run_id=run_id, table_prefix=table_prefix)
+    try:
+        result = publish_use_cases(database=database, run_id=run_id, table_prefix=table_prefix)
+    except (MissingInputError, ValueError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
     table = Table("result", "rows", "RDS table", title=f"run {result.run_id} from Hive {result.database}")
     for name, rows in result.rows.items():
         table.add_row(name, f"{rows:,}", result.rds_tables[name])
@@ -40,4 +45,8 @@ def report_cmd(
     """(Re-)render report.html of a published run (default: the latest) from its files."""
     from retailstream.usecases.job import render_report
 
-    typer.echo(f"report: {render_report(run_id)}")
+    try:
+        typer.echo(f"report: {render_report(run_id)}")
+    except (FileNotFoundError, ValueError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
