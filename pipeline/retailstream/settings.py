@@ -206,6 +206,59 @@ class Settings(BaseSettings):
         return kwargs
 
 
+# Settings that name a place where the pipeline keeps data or state. A namespace renames all of them,
+# so a whole pipeline run (tests, a second user) can share the lab without touching the default data.
+NAMESPACED_NAMES = (
+    "raw_bucket",
+    "curated_bucket",
+    "quarantine_bucket",
+    "glue_raw_database",
+    "glue_curated_database",
+    "glue_job_name",
+    "glue_trigger_name",
+    "glue_raw_crawler",
+    "glue_curated_crawler",
+    "events_queue",
+    "events_dlq",
+    "lambda_function_name",
+    "rds_database",
+    "rds_reports_database",
+    "hive_database",
+    "pipeline_name",
+)
+NAMESPACED_HDFS_DIRS = ("hdfs_raw_dir", "hdfs_staging_dir", "hdfs_warehouse_dir")
+NAMESPACED_PATHS = ("datasets_dir", "reports_dir")
+# Databases whose names start with this are the pipeline user's too (see the lab's grants).
+NAMESPACE_DATABASE_PREFIX = "retail_ns_"
+
+
+def namespaced_values(settings: Settings, tag: str, local_root: Path) -> dict[str, object]:
+    """The overrides that move every data location of ``settings`` into namespace ``tag``."""
+    if not tag.replace("_", "").isalnum() or not tag.islower():
+        raise ValueError(f"namespace tag must be lower-case letters, digits and _: {tag!r}")
+    values: dict[str, object] = {}
+    for name in NAMESPACED_NAMES:
+        current = getattr(settings, name)
+        if name in ("rds_database", "rds_reports_database", "hive_database"):
+            values[name] = f"{NAMESPACE_DATABASE_PREFIX}{tag}_{current}"
+        elif "bucket" in name or name in ("events_queue", "events_dlq"):
+            values[name] = f"ns-{tag.replace('_', '-')}-{current}"
+        else:
+            values[name] = f"ns_{tag}_{current}"
+    for name in NAMESPACED_HDFS_DIRS:
+        values[name] = f"/namespaces/{tag}{getattr(settings, name)}"
+    for name in NAMESPACED_PATHS:
+        values[name] = local_root / getattr(settings, name).name
+    return values
+
+
+def namespace_env(settings: Settings, tag: str, local_root: Path) -> dict[str, str]:
+    """``namespaced_values`` as RETAILSTREAM_* environment variables (for a child process)."""
+    return {
+        f"RETAILSTREAM_{k.upper()}": str(v) for k, v in namespaced_values(settings, tag, local_root).items()
+    }
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()

@@ -45,3 +45,26 @@ def test_real_aws_uses_the_default_credential_chain(monkeypatch):
     monkeypatch.setenv("RETAILSTREAM_AWS_ENDPOINT_URL", "")
     kwargs = Settings().boto3_kwargs()
     assert kwargs == {"region_name": "us-east-1"}
+
+
+def test_a_namespace_moves_every_data_location(tmp_path: Path):
+    from retailstream.settings import (
+        NAMESPACED_HDFS_DIRS,
+        NAMESPACED_NAMES,
+        NAMESPACED_PATHS,
+        namespace_env,
+        namespaced_values,
+    )
+
+    base = Settings()
+    values = namespaced_values(base, "e2e_1", tmp_path)
+    moved = base.model_copy(update=values)
+    for name in (*NAMESPACED_NAMES, *NAMESPACED_HDFS_DIRS, *NAMESPACED_PATHS):
+        assert getattr(moved, name) != getattr(base, name), name
+    assert moved.rds_database == "retail_ns_e2e_1_retail"
+    assert moved.raw_bucket == "ns-e2e-1-retail-raw"
+    assert moved.hdfs_warehouse_dir == "/namespaces/e2e_1/retail/warehouse"
+    assert moved.datasets_dir == tmp_path / "datasets"
+    assert namespace_env(base, "e2e_1", tmp_path)["RETAILSTREAM_HIVE_DATABASE"] == "retail_ns_e2e_1_retail"
+    with pytest.raises(ValueError):
+        namespaced_values(base, "Bad-Tag", tmp_path)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from retailstream import clients
 from retailstream.lab.layout import LabLayout
-from retailstream.settings import Settings
+from retailstream.settings import NAMESPACE_DATABASE_PREFIX, Settings
 from retailstream.spark import SPARK_HOME
 
 VENV_BIN = Path(sys.executable).parent
@@ -72,14 +72,19 @@ def mariadb_accounts(s: Settings, layout: LabLayout) -> None:
             f"CREATE DATABASE IF NOT EXISTS `{s.rds_metastore_database}` "
             "CHARACTER SET latin1 COLLATE latin1_bin"
         )
+        # Namespaced copies of the pipeline's databases (tests, a second user) share the same roles.
+        # `\_` matches a literal underscore in a grant; `%%` is pymysql's escape for the wildcard `%`.
+        namespaces = NAMESPACE_DATABASE_PREFIX.replace("_", "\\_") + "%%"
         grants = {
             "pipeline": [
                 f"ALL PRIVILEGES ON `{s.rds_database}`.*",
                 f"ALL PRIVILEGES ON `{s.rds_reports_database}`.*",
+                f"ALL PRIVILEGES ON `{namespaces}`.*",
             ],
             "analyst": [
                 f"SELECT, SHOW VIEW ON `{s.rds_database}`.*",
                 f"SELECT, SHOW VIEW ON `{s.rds_reports_database}`.*",
+                f"SELECT, SHOW VIEW ON `{namespaces}`.*",
             ],
             "hive": [f"ALL PRIVILEGES ON `{s.rds_metastore_database}`.*"],
         }

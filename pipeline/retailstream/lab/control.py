@@ -111,13 +111,17 @@ class Lab:
         s = self.settings
         if self.supervisor.info(svc.name)["statename"] == "RUNNING":
             try:
+                svc.check(s)
+                healthy = True
+            except health.Unhealthy as exc:
+                healthy = False
+                log(f"{svc.name}: running but unhealthy ({exc}) — restarting")
+                self.supervisor.stop(svc.name)
+            if healthy:
+                # A failing bootstrap of a healthy service is reported, never "fixed" by a restart.
                 if svc.ready:
                     svc.ready(s, self.layout)
-                svc.check(s)
                 return None
-            except Exception:
-                log(f"{svc.name}: running but unhealthy — restarting")
-                self.supervisor.stop(svc.name)
         t0 = time.monotonic()
         if svc.prepare:
             svc.prepare(s, self.layout)
