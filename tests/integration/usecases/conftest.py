@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from uc_support import drop_hive_database, load_incoming, write_hive_table
+from uc_support import load_incoming, write_hive_table
 
 from retailstream import clients
 from retailstream.settings import Settings
@@ -35,7 +35,7 @@ def hive_database(spark) -> Iterator[Callable[[dict[str, pd.DataFrame]], str]]:
 
     yield create
     for name in created:
-        drop_hive_database(spark, name)
+        spark.sql(f"DROP DATABASE IF EXISTS {name} CASCADE")
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pandas as pd
 import pyarrow as pa
@@ -25,29 +24,6 @@ def write_hive_table(spark, database: str, kind: str, frame: pd.DataFrame) -> No
     """A canonical frame as the Hive table ``<database>.<kind>`` (Parquet on HDFS), contract types."""
     table = pa.Table.from_pandas(frame, schema=arrow_schema(kind), preserve_index=False)
     spark.createDataFrame(table).write.mode("overwrite").format("parquet").saveAsTable(f"{database}.{kind}")
-
-
-def drop_hive_database(spark, database: str) -> None:
-    """Drop a test database, its tables and its warehouse folder.
-
-    The lab's metastore fails in its drop-database event listener (Hive 2.3 AcidEventListener needs the
-    BoneCP pool, absent from the classpath) after the database is already gone: the client then sees an
-    error, so tables go first, the database error is tolerated when the database is gone, and the
-    folder the failed listener left behind is removed over WebHDFS.
-    """
-    from pyspark.errors import AnalysisException
-
-    location = (
-        spark.sql(f"DESCRIBE DATABASE {database}").where("info_name = 'Location'").first()["info_value"]
-    )
-    for table in spark.catalog.listTables(database):
-        spark.sql(f"DROP TABLE IF EXISTS {database}.{table.name}")
-    try:
-        spark.sql(f"DROP DATABASE IF EXISTS {database}")
-    except AnalysisException:
-        if spark.catalog.databaseExists(database):
-            raise
-    clients.hdfs_client().delete(urlparse(location).path, recursive=True)
 
 
 def load_incoming(incoming: Path) -> dict[str, pd.DataFrame]:
