@@ -46,8 +46,7 @@ def rds_connect(
         password=password,
         database=s.rds_database if database is None else (database or None),
         charset="utf8mb4",
-        connect_timeout=5,
-        **kwargs,
+        **{"connect_timeout": 5, **kwargs},
     )
 
 

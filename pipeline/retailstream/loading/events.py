@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 10
 MAX_BACKOFF_SECONDS = 60
+RDS_OUTAGE_GRACE_SECONDS = 30
 
 REGISTRY = CollectorRegistry()
 MESSAGES = Counter("retailstream_events_messages", "SQS messages handled", ["outcome"], registry=REGISTRY)
@@ -54,6 +55,9 @@ LAST_SUCCESS = Gauge(
 )
 QUEUE_DEPTH = Gauge(
     "retailstream_events_queue_messages", "messages in a queue", ["queue", "state"], registry=REGISTRY
+)
+SERVED_QUEUE = Gauge(
+    "retailstream_events_runner_queue", "1 for the queue this runner consumes", ["queue"], registry=REGISTRY
 )
 BATCH_SECONDS = Histogram(
     "retailstream_events_batch_duration_seconds", "handler time per batch", registry=REGISTRY
@@ -88,6 +92,19 @@ def resolve_handler(settings: Settings | None = None):
     return getattr(importlib.import_module(module), attr)
 
 
+class RdsUnavailable(ConnectionError):
+    """RDS cannot be reached: the runner leaves messages queued instead of burning their retries."""
+
+
+def rds_reachable(settings: Settings) -> str | None:
+    """None when RDS answers, else why not."""
+    try:
+        clients.rds_connect("pipeline", settings=settings, connect_timeout=2).close()
+        return None
+    except Exception as exc:  # pymysql raises several types for an unreachable server
+        return f"{exc.__class__.__name__}: {exc}"
+
+
 class EventSourceRunner:
     def __init__(self, settings: Settings | None = None, handler=None):
         self.settings = s = settings or get_settings()
@@ -100,7 +117,14 @@ class EventSourceRunner:
         self.handler = handler or resolve_handler(s)
 
     def poll_once(self, wait_seconds: int = 5) -> int:
-        """Receive one batch, invoke the handler, settle every message; returns how many were received."""
+        """Receive one batch, invoke the handler, settle every message; returns how many were received.
+
+        With RDS down nothing is received: every receive counts towards the DLQ redrive, and an outage
+        must not send good files there (circuit breaker)."""
+        if problem := rds_reachable(self.settings):
+            raise RdsUnavailable(
+                f"RDS {self.settings.rds_host}:{self.settings.rds_port} unreachable: {problem}"
+            )
         response = self.sqs.receive_message(
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=BATCH_SIZE,
@@ -191,6 +215,7 @@ def serve(settings: Settings | None = None, metrics_port: int | None = None) -> 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    SERVED_QUEUE.labels(s.events_queue).set(1)
     start_http_server(metrics_port or s.events_runner_metrics_port, addr=s.bind_host, registry=REGISTRY)
     log.info("events.serve queue=%s metrics=%s:%d", s.events_queue, s.bind_host, s.events_runner_metrics_port)
     runner, pause, last_depth = None, 1.0, 0.0
@@ -231,14 +256,19 @@ class DrainReport:
         return asdict(self)
 
 
-def runner_service_answers(settings: Settings | None = None) -> bool:
+def runner_service_consumes(settings: Settings | None = None) -> bool:
+    """Whether the events-runner service is up and consuming this settings' queue (a namespace's
+    queue has no service of its own: its drain consumes in-process)."""
     import requests
 
     s = settings or get_settings()
     try:
-        return requests.get(f"http://{s.bind_host}:{s.events_runner_metrics_port}/metrics", timeout=2).ok
+        response = requests.get(f"http://{s.bind_host}:{s.events_runner_metrics_port}/metrics", timeout=2)
     except requests.RequestException:
         return False
+    return (
+        response.ok and f'retailstream_events_runner_queue{{queue="{s.events_queue}"}} 1.0' in response.text
+    )
 
 
 def drain(
@@ -255,14 +285,21 @@ def drain(
     with stage_run("lambda_load", s) as run:
         began = time.monotonic()
         since = since or datetime.now(UTC)
-        consume = not runner_service_answers(s)
+        consume = not runner_service_consumes(s)
         runner = EventSourceRunner(s, handler=None if consume else _never_called)
-        quiet = 0
+        quiet, rds_down_since = 0, None
         while quiet < 2:  # two empty looks in a row: nothing was between receive and delete
             if consume:
                 runner.poll_once(wait_seconds=1)
             depth = runner.depth()
             quiet = quiet + 1 if not any(depth.values()) else 0
+            if not consume and not quiet and (problem := rds_reachable(s)):
+                # The service holds back while RDS is down; report the outage instead of waiting it out.
+                rds_down_since = rds_down_since or time.monotonic()
+                if time.monotonic() - rds_down_since > RDS_OUTAGE_GRACE_SECONDS:
+                    raise RdsUnavailable(f"RDS unreachable for {RDS_OUTAGE_GRACE_SECONDS}s: {problem}")
+            else:
+                rds_down_since = None
             if time.monotonic() - began > timeout:
                 raise DrainTimeout(f"{s.events_queue} still holds {depth} after {timeout:.0f}s")
             if not consume or quiet:
