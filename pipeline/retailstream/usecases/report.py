@@ -42,6 +42,10 @@ def _signed_pct(value: float | None) -> str:
     return "n/a" if value is None or pd.isna(value) else f"{value:+.2f} %".replace("-", "−")
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
 def _day(value) -> str:
     return "n/a" if value is None or pd.isna(value) else pd.Timestamp(value).date().isoformat()
 
@@ -175,7 +179,7 @@ def _uc04(frame: pd.DataFrame) -> tuple[str, Figure]:
         )
         if model.high_unemployment_n:
             finding += (
-                f"For the {model.high_unemployment_n:,} store-weeks with unemployment above "
+                f"For the {_count(model.high_unemployment_n, 'store-week')} with unemployment above "
                 f"{questions.UNEMPLOYMENT_THRESHOLD:g} % it predicts {_usd(model.predicted_avg_sales)} on "
                 f"average against {_usd(model.observed_avg_sales)} observed "
                 f"({_signed_pct(model.prediction_error_pct)}). "
@@ -225,13 +229,22 @@ def _uc05(frame: pd.DataFrame) -> tuple[str, Figure]:
         f"({_usd(totals.iloc[0])}). "
     )
     if len(trends):
-        rising, falling = trends.idxmax(), trends.idxmin()
+        extremes = []
+        if trends.max() > 0:
+            extremes.append(
+                f"the steepest rise is department {trends.idxmax()} ({_usd(trends.max())} per month)"
+            )
+        if trends.min() < 0:
+            extremes.append(
+                f"the steepest fall is department {trends.idxmin()} ({_usd(trends.min())} per month)"
+            )
         finding += (
             f"{(trends > 0).sum()} of {len(trends)} departments trend upwards and {(trends < 0).sum()} "
-            f"downwards; the steepest rise is department {rising} ({_usd(trends[rising])} per month), the "
-            f"steepest fall department {falling} ({_usd(trends[falling])} per month). Monthly totals also "
-            "swing with the number of Fridays in a month (4 or 5) — see avg_weekly_sales."
+            f"downwards{'; ' + ', '.join(extremes) if extremes else ''}. "
         )
+    finding += (
+        "Monthly totals also swing with the number of Fridays in a month (4 or 5) — see avg_weekly_sales."
+    )
     axes.set_ylabel("monthly sales (USD)")
     axes.set_title(f"Monthly sales of the top {len(top)} departments")
     return finding, figure
