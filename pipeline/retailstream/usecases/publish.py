@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from retailstream import clients
 from retailstream.settings import Settings
+from retailstream.usecases.source import checked_identifier
 
 MANIFEST = "manifest.json"
 LATEST = "latest"
@@ -155,8 +156,14 @@ def publish_rds(
 ) -> dict[str, str]:
     """Replace every reporting table; return result name → RDS table name."""
     published = {}
-    connection = clients.rds_connect("pipeline", settings.rds_reports_database, settings, autocommit=True)
+    database = checked_identifier(settings.rds_reports_database)
+    connection = clients.rds_connect("pipeline", "", settings, autocommit=True)
     with connection, connection.cursor() as cursor:
+        # The lab creates the default one; a namespaced run (settings namespaces) brings its own.
+        cursor.execute(
+            f"CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+        )
+        cursor.execute(f"USE `{database}`")
         for name, table in results.items():
             target = f"{checked_table_prefix(table_prefix)}{name}"
             replace_rds_table(cursor, target, table, keys[name], f"retailstream use cases, run {run_id}")
