@@ -53,9 +53,24 @@ def rds_prefix(lab, settings) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def reports_settings(settings, tmp_path_factory) -> Settings:
-    """The lab's settings with a private reports folder."""
-    return settings.model_copy(update={"reports_dir": tmp_path_factory.mktemp("reports")})
+def reports_settings(settings, tmp_path_factory) -> Iterator[Settings]:
+    """The lab's settings with a private reports folder and a pipeline label of its own, so test runs do
+    not pose as the pipeline's last `usecases`/`report` runs in the metrics; their groups go at the end."""
+    from prometheus_client import delete_from_gateway
+
+    private = settings.model_copy(
+        update={
+            "reports_dir": tmp_path_factory.mktemp("reports"),
+            "pipeline_name": f"test-uc-{uuid.uuid4().hex[:8]}",
+        }
+    )
+    yield private
+    for stage in ("usecases", "report"):
+        delete_from_gateway(
+            private.pushgateway_url,
+            job=private.metrics_job,
+            grouping_key={"stage": stage, "pipeline": private.pipeline_name},
+        )
 
 
 @pytest.fixture(scope="session")
