@@ -7,6 +7,7 @@ and real AWS only change values, never code. Nothing else in the package reads t
 
 from __future__ import annotations
 
+import json
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -43,6 +44,8 @@ class Settings(BaseSettings):
     datasets_dir: Path = PROJECT_ROOT / "datasets"
     lab_dir: Path = PROJECT_ROOT / ".lab"
     reports_dir: Path = PROJECT_ROOT / "reports"
+    # The address every server binds. Clients never use it: each endpoint has its own *_host setting, so
+    # in the compose stack servers bind 0.0.0.0 inside their containers while clients name the service.
     bind_host: str = "127.0.0.1"
 
     # --- AWS (moto server in the lab; unset the endpoint to talk to real AWS) ---------------------
@@ -91,10 +94,15 @@ class Settings(BaseSettings):
     rds_analyst_password: SecretStr = SecretStr("")
     rds_hive_user: str = "hive"
     rds_hive_password: SecretStr = SecretStr("")
+    # Client hosts the lab's MariaDB accounts are created for (the compose stack adds "%": its clients
+    # connect from other containers' addresses).
+    rds_account_hosts: list[str] = ["127.0.0.1", "localhost"]
     mariadb_jdbc_jar: Path = Path("/usr/share/java/mariadb-java-client.jar")
 
     # --- HDFS ---------------------------------------------------------------------------------------
     hdfs_host: str = "127.0.0.1"
+    # The name the DataNode gives clients for its data transfer and WebHDFS redirects.
+    hdfs_datanode_host: str = "127.0.0.1"
     hdfs_rpc_port: int = 9000
     hdfs_http_port: int = 9870
     hdfs_datanode_port: int = 9866
@@ -112,6 +120,8 @@ class Settings(BaseSettings):
     hiveserver2_port: int = 10000
     hive_database: str = "retail"
     spark_master: str = "local[2]"
+    # Local mode: only the driver's own in-process executors connect to it.
+    spark_driver_host: str = "127.0.0.1"
     spark_driver_memory: str = "1g"
     spark_shuffle_partitions: int = 4
     spark_ui_port: int = 4040
@@ -127,24 +137,34 @@ class Settings(BaseSettings):
     transfer_lag_seconds: int = 5
 
     # --- Airflow ------------------------------------------------------------------------------------
+    airflow_host: str = "127.0.0.1"
     airflow_port: int = 8080
     airflow_admin_user: str = "admin"
     airflow_admin_password: SecretStr = SecretStr("")
     airflow_jwt_secret: SecretStr = SecretStr("")
 
     # --- monitoring ---------------------------------------------------------------------------------
+    prometheus_host: str = "127.0.0.1"
     prometheus_port: int = 9090
+    pushgateway_host: str = "127.0.0.1"
     pushgateway_port: int = 9091
+    alertmanager_host: str = "127.0.0.1"
     alertmanager_port: int = 9093
+    # statsd_exporter: Airflow's StatsD (UDP) in, Prometheus metrics out.
+    statsd_host: str = "127.0.0.1"
     statsd_port: int = 9125
     statsd_exporter_port: int = 9102
+    alert_receiver_host: str = "127.0.0.1"
     alert_webhook_port: int = 9095
+    events_runner_host: str = "127.0.0.1"
     events_runner_metrics_port: int = 9108
+    service_probes_host: str = "127.0.0.1"
     service_probe_port: int = 9115
     metrics_job: str = "retailstream"
     pipeline_name: str = "retailstream"
 
     # --- notebooks ----------------------------------------------------------------------------------
+    jupyter_host: str = "127.0.0.1"
     jupyter_port: int = 8888
     jupyter_token: SecretStr = SecretStr("")
 
@@ -163,23 +183,39 @@ class Settings(BaseSettings):
 
     @property
     def pushgateway_url(self) -> str:
-        return f"http://{self.bind_host}:{self.pushgateway_port}"
+        return f"http://{self.pushgateway_host}:{self.pushgateway_port}"
 
     @property
     def prometheus_url(self) -> str:
-        return f"http://{self.bind_host}:{self.prometheus_port}"
+        return f"http://{self.prometheus_host}:{self.prometheus_port}"
 
     @property
     def alertmanager_url(self) -> str:
-        return f"http://{self.bind_host}:{self.alertmanager_port}"
+        return f"http://{self.alertmanager_host}:{self.alertmanager_port}"
 
     @property
     def airflow_url(self) -> str:
-        return f"http://{self.bind_host}:{self.airflow_port}"
+        return f"http://{self.airflow_host}:{self.airflow_port}"
+
+    @property
+    def statsd_exporter_url(self) -> str:
+        return f"http://{self.statsd_host}:{self.statsd_exporter_port}"
+
+    @property
+    def alert_receiver_url(self) -> str:
+        return f"http://{self.alert_receiver_host}:{self.alert_webhook_port}"
+
+    @property
+    def events_runner_url(self) -> str:
+        return f"http://{self.events_runner_host}:{self.events_runner_metrics_port}"
+
+    @property
+    def service_probes_url(self) -> str:
+        return f"http://{self.service_probes_host}:{self.service_probe_port}"
 
     @property
     def jupyter_url(self) -> str:
-        return f"http://{self.bind_host}:{self.jupyter_port}"
+        return f"http://{self.jupyter_host}:{self.jupyter_port}"
 
     def jdbc_url(self, database: str | None = None) -> str:
         # jdbc:mysql with the MariaDB driver: a jdbc:mariadb URL makes Spark pick a generic dialect
@@ -279,9 +315,11 @@ def env_example() -> str:
         default = field.default
         if isinstance(default, SecretStr):
             default = default.get_secret_value()
-        if isinstance(default, Path):
-            default = default.relative_to(PROJECT_ROOT) if default.is_relative_to(PROJECT_ROOT) else default
-            default = f"<project>/{default}" if str(default) != "." else "<project>"
+        if isinstance(default, Path) and default.is_relative_to(PROJECT_ROOT):
+            relative = default.relative_to(PROJECT_ROOT)
+            default = f"<project>/{relative}" if str(relative) != "." else "<project>"
+        if isinstance(default, list):
+            default = json.dumps(default)  # how pydantic-settings reads a list from the environment
         lines.append(f"# {var}={'' if default is None else default}")
     return "\n".join(lines) + "\n"
 

@@ -21,8 +21,8 @@ def spark_conf(settings: Settings | None = None) -> dict[str, str]:
     return {
         "spark.master": s.spark_master,
         "spark.driver.memory": s.spark_driver_memory,
-        "spark.driver.host": s.bind_host,
-        "spark.driver.bindAddress": s.bind_host,
+        "spark.driver.host": s.spark_driver_host,
+        "spark.driver.bindAddress": s.spark_driver_host,
         "spark.sql.catalogImplementation": "hive",
         "spark.sql.warehouse.dir": f"{s.hdfs_url}{s.hdfs_warehouse_dir}",
         "spark.hadoop.fs.defaultFS": s.hdfs_url,
@@ -43,7 +43,11 @@ def spark_conf(settings: Settings | None = None) -> dict[str, str]:
 def spark_env(settings: Settings | None = None) -> dict[str, str]:
     """Environment a Spark JVM (driver or thrift server) needs: loopback binding and HDFS user."""
     s = settings or get_settings()
-    return {"SPARK_LOCAL_IP": s.bind_host, "HADOOP_USER_NAME": s.hdfs_user, "SPARK_HOME": str(SPARK_HOME)}
+    return {
+        "SPARK_LOCAL_IP": s.spark_driver_host,
+        "HADOOP_USER_NAME": s.hdfs_user,
+        "SPARK_HOME": str(SPARK_HOME),
+    }
 
 
 def get_spark(app_name: str = "retailstream", settings: Settings | None = None, ui: bool = False):

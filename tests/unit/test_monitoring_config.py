@@ -93,14 +93,14 @@ def test_rendered_prometheus_config_is_valid_and_scrapes_every_exporter(tmp_path
     assert f"SUCCESS: {len(RULE_FILES)} rule files found" in out
     jobs = {job["job_name"]: job for job in yaml.safe_load(configs["prometheus.yml"])["scrape_configs"]}
     expected = {
-        "pushgateway": settings.pushgateway_port,
-        "statsd-exporter": settings.statsd_exporter_port,
-        "events-runner": settings.events_runner_metrics_port,
-        "alert-receiver": settings.alert_webhook_port,
-        "service-probes": settings.service_probe_port,
+        "pushgateway": (settings.pushgateway_host, settings.pushgateway_port),
+        "statsd-exporter": (settings.statsd_host, settings.statsd_exporter_port),
+        "events-runner": (settings.events_runner_host, settings.events_runner_metrics_port),
+        "alert-receiver": (settings.alert_receiver_host, settings.alert_webhook_port),
+        "service-probes": (settings.service_probes_host, settings.service_probe_port),
     }
-    for job, port in expected.items():
-        assert jobs[job]["static_configs"][0]["targets"] == [f"{settings.bind_host}:{port}"]
+    for job, (host, port) in expected.items():
+        assert jobs[job]["static_configs"][0]["targets"] == [f"{host}:{port}"]
     assert jobs["pushgateway"]["honor_labels"] is True  # keep the pushed job/stage/pipeline labels
 
 
@@ -113,7 +113,7 @@ def test_rendered_alertmanager_config_is_valid_and_routes_to_the_webhook(tmp_pat
     receivers = {r["name"]: r for r in config["receivers"]}
     assert config["route"]["receiver"] == "pipeline-webhook"
     webhook = receivers["pipeline-webhook"]["webhook_configs"][0]
-    assert webhook["url"] == f"http://{settings.bind_host}:{settings.alert_webhook_port}/alerts"
+    assert webhook["url"] == f"http://{settings.alert_receiver_host}:{settings.alert_webhook_port}/alerts"
     assert webhook["send_resolved"] is True
     assert receivers["oncall-email"]["email_configs"][0]["to"]  # the e-mail example is valid config
     assert "pipeline" in config["route"]["group_by"]

@@ -90,8 +90,8 @@ def mariadb_accounts(s: Settings, layout: LabLayout) -> None:
         }
         for role, privileges in grants.items():
             user, password = clients.rds_credentials(role, s)
-            # 127.0.0.1 for TCP clients (no name resolution), localhost for the unix socket.
-            for host in ("127.0.0.1", "localhost"):
+            # By address (the server skips name resolution); localhost is the unix socket.
+            for host in s.rds_account_hosts:
                 cur.execute("CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s", (user, host, password))
                 cur.execute("ALTER USER %s@%s IDENTIFIED BY %s", (user, host, password))
                 for privilege in privileges:
@@ -223,7 +223,7 @@ def airflow_env(s: Settings, layout: LabLayout) -> dict[str, str]:
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "15",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(layout.logs / "airflow"),
         "AIRFLOW__METRICS__STATSD_ON": "True",
-        "AIRFLOW__METRICS__STATSD_HOST": s.bind_host,
+        "AIRFLOW__METRICS__STATSD_HOST": s.statsd_host,
         "AIRFLOW__METRICS__STATSD_PORT": str(s.statsd_port),
         "AIRFLOW__METRICS__STATSD_PREFIX": "airflow",
         "PATH": f"{VENV_BIN}:/usr/local/bin:/usr/bin:/bin",
@@ -268,7 +268,7 @@ def alertmanager_reload(s: Settings, layout: LabLayout) -> None:
 
 def statsd_exporter_reload(s: Settings, layout: LabLayout) -> None:
     """Re-read prometheus/statsd_mapping.yml."""
-    _reload(f"http://{s.bind_host}:{s.statsd_exporter_port}/-/reload")
+    _reload(f"{s.statsd_exporter_url}/-/reload")
 
 
 def statsd_exporter_binary(s: Settings, layout: LabLayout) -> None:

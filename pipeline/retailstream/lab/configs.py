@@ -76,7 +76,7 @@ def hdfs_site(s: Settings, layout: LabLayout) -> dict[str, object]:
         "dfs.datanode.address": f"{host}:{s.hdfs_datanode_port}",
         "dfs.datanode.http.address": f"{host}:{s.hdfs_datanode_http_port}",
         "dfs.datanode.ipc.address": f"{host}:{s.hdfs_datanode_ipc_port}",
-        "dfs.datanode.hostname": host,
+        "dfs.datanode.hostname": s.hdfs_datanode_host,
         "dfs.client.use.datanode.hostname": "true",
         "dfs.namenode.safemode.extension": 0,
         "dfs.namenode.safemode.min.datanodes": 0,
@@ -115,14 +115,14 @@ def hive_site(s: Settings) -> dict[str, object]:
 def monitoring_configs(s: Settings) -> dict[str, str]:
     """prometheus.yml and alertmanager.yml rendered from the templates in prometheus/."""
     targets = {
-        "pushgateway": f"{s.bind_host}:{s.pushgateway_port}",
-        "prometheus": f"{s.bind_host}:{s.prometheus_port}",
-        "alertmanager": f"{s.bind_host}:{s.alertmanager_port}",
-        "statsd_exporter": f"{s.bind_host}:{s.statsd_exporter_port}",
-        "events_runner": f"{s.bind_host}:{s.events_runner_metrics_port}",
-        "alert_receiver": f"{s.bind_host}:{s.alert_webhook_port}",
-        "service_probes": f"{s.bind_host}:{s.service_probe_port}",
-        "alert_webhook": f"http://{s.bind_host}:{s.alert_webhook_port}/alerts",
+        "pushgateway": f"{s.pushgateway_host}:{s.pushgateway_port}",
+        "prometheus": f"{s.prometheus_host}:{s.prometheus_port}",
+        "alertmanager": f"{s.alertmanager_host}:{s.alertmanager_port}",
+        "statsd_exporter": f"{s.statsd_host}:{s.statsd_exporter_port}",
+        "events_runner": f"{s.events_runner_host}:{s.events_runner_metrics_port}",
+        "alert_receiver": f"{s.alert_receiver_host}:{s.alert_webhook_port}",
+        "service_probes": f"{s.service_probes_host}:{s.service_probe_port}",
+        "alert_webhook": f"{s.alert_receiver_url}/alerts",
     }
     templates = jinja2.Environment(
         loader=jinja2.FileSystemLoader(s.home / "prometheus"),

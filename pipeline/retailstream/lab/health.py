@@ -190,8 +190,8 @@ def statsd_exporter(s: Settings) -> None:
 
     value = secrets.randbelow(10**6)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.sendto(f"lab_health.statsd_probe:{value}|g".encode(), (s.bind_host, s.statsd_port))
-    url = f"http://{s.bind_host}:{s.statsd_exporter_port}/metrics"
+        sock.sendto(f"lab_health.statsd_probe:{value}|g".encode(), (s.statsd_host, s.statsd_port))
+    url = f"{s.statsd_exporter_url}/metrics"
     for _ in range(20):
         if f"lab_health_statsd_probe {value}\n" in _http_ok(url).text:
             return
@@ -201,20 +201,20 @@ def statsd_exporter(s: Settings) -> None:
 
 def alert_receiver(s: Settings) -> None:
     """The webhook receiver lists its recorded notifications as JSON."""
-    url = f"http://{s.bind_host}:{s.alert_webhook_port}/alerts"
+    url = f"{s.alert_receiver_url}/alerts"
     if not isinstance(_http_ok(url, params={"since": time.time()}).json(), list):
         raise Unhealthy(f"GET {url} did not return a JSON list")
 
 
 def service_probes(s: Settings) -> None:
     """The probe exporter answers a scrape with its service health series."""
-    url = f"http://{s.bind_host}:{s.service_probe_port}/metrics"
+    url = f"{s.service_probes_url}/metrics"
     if "retailstream_service_up{" not in _http_ok(url, timeout=15).text:
         raise Unhealthy(f"{url} exposes no retailstream_service_up series")
 
 
 def events_runner(s: Settings) -> None:
     """The curated-events runner (SQS → Lambda handler) answers a scrape with its counters."""
-    url = f"http://{s.bind_host}:{s.events_runner_metrics_port}/metrics"
+    url = f"{s.events_runner_url}/metrics"
     if "retailstream_events_messages" not in _http_ok(url).text:
         raise Unhealthy(f"{url} exposes no retailstream_events_messages series")

@@ -263,7 +263,7 @@ def runner_service_consumes(settings: Settings | None = None) -> bool:
 
     s = settings or get_settings()
     try:
-        response = requests.get(f"http://{s.bind_host}:{s.events_runner_metrics_port}/metrics", timeout=2)
+        response = requests.get(f"{s.events_runner_url}/metrics", timeout=2)
     except requests.RequestException:
         return False
     return (

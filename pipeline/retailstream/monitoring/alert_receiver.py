@@ -157,8 +157,6 @@ def serve(settings: Settings | None = None) -> None:
 def received_notifications(since: float = 0.0, settings: Settings | None = None) -> list[dict]:
     """The notifications the running receiver recorded since ``since`` (epoch seconds)."""
     s = settings or get_settings()
-    response = requests.get(
-        f"http://{s.bind_host}:{s.alert_webhook_port}/alerts", params={"since": since}, timeout=5
-    )
+    response = requests.get(f"{s.alert_receiver_url}/alerts", params={"since": since}, timeout=5)
     response.raise_for_status()
     return response.json()
