@@ -13,7 +13,7 @@ GO_TOOLS := $(shell grep -v '^\#' pipeline/setup/go-tools.txt)
 GO      ?= $(shell command -v go || echo /usr/local/go/bin/go)
 PYTEST_ARGS ?=
 
-.PHONY: help setup setup-apt setup-python setup-jvm setup-go lock lint test unit data up down status clean bench
+.PHONY: help setup setup-apt setup-python setup-jvm setup-go lock lint test unit data up down status clean bench demo
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -81,6 +81,9 @@ down: ## stop the lab (data kept)
 
 clean: ## stop the lab and wipe its state
 	$(RS) lab clean
+
+demo: up ## run the whole pipeline on the bundled synthetic data through Airflow; prints the summary
+	$(RS) pipeline demo
 
 bench: up ## benchmarks, measured side by side (ratios); results in bench-results/
 	$(RS) bench

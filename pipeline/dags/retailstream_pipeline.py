@@ -3,7 +3,7 @@
     upload_sales → crawl_raw → clean_merge → load_rds → consolidate_rds → transfer_to_hive ─┐
                                           └→ crawl_curated ────────────────────────────────┤
     features_to_hdfs → features_to_hive ───────────────────────────────────────────────────┤
-                                                                     usecases_and_report ←─┘
+                                                                 report ← usecases ←───────┘
 
 Every task is a thin call into ``retailstream.orchestration.stages`` (the same functions
 `retailstream pipeline run` uses); the graph comes from its ``STEPS`` table.
@@ -26,7 +26,7 @@ from airflow.sdk import dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from retailstream.orchestration.notify import notify_task_failure, record_success
-from retailstream.orchestration.stages import STEPS
+from retailstream.orchestration.stages import RUN_SCOPED, STEPS
 
 DEFAULT_ARGS = {
     "owner": "retailstream",
@@ -42,10 +42,9 @@ DEFAULT_ARGS = {
 def _step_task(name: str):
     fn = STEPS[name][0]
 
-    if name == "usecases_and_report":
+    if name in RUN_SCOPED:
 
         def run(dag_run=None) -> dict:
-            # The run id names the report folder: rerunning a logical date rewrites the same one.
             return fn(dag_run.run_id)
 
     else:

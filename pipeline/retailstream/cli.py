@@ -13,6 +13,7 @@ from retailstream.ingest.cli import ingest_app
 from retailstream.lab.cli import app as lab_app
 from retailstream.loading.cli import lambda_app
 from retailstream.monitoring.cli import monitoring_app
+from retailstream.orchestration.cli import pipeline_app
 from retailstream.rds.cli import rds_app
 from retailstream.settings import ensure_env_file, get_settings
 from retailstream.transfer.cli import transfer_app
@@ -31,6 +32,7 @@ app.add_typer(catalog_app, name="catalog")
 app.add_typer(features_app, name="features")
 app.add_typer(rds_app, name="rds")
 app.add_typer(transfer_app, name="transfer")
+app.add_typer(pipeline_app, name="pipeline")
 
 
 @app.command()

@@ -88,6 +88,23 @@ def _connection(settings):
     return conn
 
 
+def _load_reference_data(bucket: str, settings, s3) -> list[dict]:
+    """Stores are reference data for sales and traffic (their foreign key): whatever order the events
+    arrive in — after an outage a whole backlog comes at once — load the bucket's current stores object
+    before them. ``load_object`` skips an object whose ETag is already loaded, so this is cheap."""
+    listing = s3.list_objects_v2(Bucket=bucket, Prefix=f"{settings.stores_prefix}/")
+    reports = []
+    for item in listing.get("Contents", []):
+        try:
+            report = load_object(bucket, item["Key"], conn=_connection(settings), s3=s3, settings=settings)
+        except Exception as error:  # rows of unknown stores are then quarantined, as without this step
+            log.error("load.reference_failed key=%s error=%s", item["Key"], error)
+            continue
+        if report.status == "loaded":
+            reports.append(report.to_dict())
+    return reports
+
+
 def handler(event: dict, context=None) -> dict:
     settings = get_settings()
     records = event.get("Records", [])
@@ -99,6 +116,8 @@ def handler(event: dict, context=None) -> dict:
         _state["s3"] = clients.aws_client("s3", settings)
     s3 = _state["s3"]
     results, failed = [], []
+    for bucket in sorted({o.bucket for o in objects if dataset_of(o.key, settings) not in (None, "stores")}):
+        results += _load_reference_data(bucket, settings, s3)
     for obj in objects:
         if obj.message_id in failed:
             continue

@@ -94,18 +94,19 @@ def transfer_to_hive(settings: Settings | None = None, engine: str | None = None
     return {"engine": report.engine, "rows_moved": report.rows_moved, "tables": _jsonable(report.tables)}
 
 
-def usecases_and_report(run_id: str, settings: Settings | None = None) -> dict:
-    from retailstream.usecases.job import run_all
+def usecases(run_id: str, settings: Settings | None = None) -> dict:
+    """The ten business questions over the Hive tables → RDS reporting tables and files."""
+    from retailstream.usecases.job import publish_use_cases
 
-    result = run_all(settings=settings, run_id=safe_run_id(run_id))
-    return _jsonable(
-        {
-            "run_id": result.run_id,
-            "report": result.report,
-            "rows": result.rows,
-            "rds_tables": result.rds_tables,
-        }
-    )
+    result = publish_use_cases(settings=settings, run_id=safe_run_id(run_id))
+    return _jsonable({"run_id": result.run_id, "rows": result.rows, "rds_tables": result.rds_tables})
+
+
+def report(run_id: str, settings: Settings | None = None) -> dict:
+    """The self-contained HTML report (and findings.json) of the run's results."""
+    from retailstream.usecases.job import render_report
+
+    return {"report": str(render_report(safe_run_id(run_id), settings))}
 
 
 def safe_run_id(run_id: str) -> str:
@@ -125,8 +126,12 @@ STEPS: dict[str, tuple] = {
     "features_to_hive": (features_to_hive, ("features_to_hdfs",)),
     "consolidate_rds": (consolidate_rds, ("load_rds",)),
     "transfer_to_hive": (transfer_to_hive, ("consolidate_rds",)),
-    "usecases_and_report": (usecases_and_report, ("transfer_to_hive", "features_to_hive", "crawl_curated")),
+    "usecases": (usecases, ("transfer_to_hive", "features_to_hive", "crawl_curated")),
+    "report": (report, ("usecases",)),
 }
+# Steps that name their outputs after the run (the report folder): rerunning a logical date rewrites
+# the same folder.
+RUN_SCOPED = ("usecases", "report")
 
 
 def run_pipeline(run_id: str, settings: Settings | None = None, on_step=None) -> dict[str, dict]:
@@ -139,7 +144,7 @@ def run_pipeline(run_id: str, settings: Settings | None = None, on_step=None) ->
                 continue
             if on_step:
                 on_step(name, "running")
-            done[name] = fn(run_id, s) if name == "usecases_and_report" else fn(s)
+            done[name] = fn(run_id, s) if name in RUN_SCOPED else fn(s)
             if on_step:
                 on_step(name, "success")
     return done

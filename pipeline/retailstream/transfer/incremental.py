@@ -25,7 +25,7 @@ from retailstream.rds.schema import ensure_schema
 from retailstream.settings import Settings, get_settings
 from retailstream.transfer import publish, spark_jdbc, sqoop
 from retailstream.transfer.tables import CHECK_COLUMN, TransferTable, transfer_table
-from retailstream.transfer.window import Window, next_window, save_watermark
+from retailstream.transfer.window import Window, next_window, save_watermark, wait_until_settled
 from retailstream.warehouse import identifier, table_exists
 
 if TYPE_CHECKING:
@@ -172,6 +172,7 @@ def transfer_one(
         if not exists:  # queryable (empty) even before RDS holds rows
             publish.create_table(spark, table, hive_database, hive_table, s)
         with clients.rds_cursor("analyst", settings=s) as cur:
+            wait_until_settled(cur, rds_table, CHECK_COLUMN, s.transfer_lag_seconds)
             window = next_window(cur, target, s.transfer_lag_seconds, from_start=full or not exists)
             result = TableTransfer(table.name, source, target, engine, window)
             if window.empty:

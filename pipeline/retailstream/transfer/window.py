@@ -7,6 +7,8 @@ ago, in whole seconds. Windows are half-open and chained, so every change lands 
 
 * ``updated_at`` moves on insert and on every real change, so new and changed rows are picked up;
 * the lag leaves time for transactions that stamped rows before ``upper`` but commit after the read;
+  and a run first waits until the newest committed row is older than the lag, so its window holds
+  every row committed before it started (the DAG transfers right after the loads finished);
 * ``upper`` is whole seconds because Sqoop's own upper bound (``SELECT CURRENT_TIMESTAMP``) is, so the
   Sqoop engine never stops short of ours;
 * the watermark is saved only after the target table was published; a run that fails leaves it, and the
@@ -18,6 +20,7 @@ Deleted RDS rows are not seen by any timestamp watermark (as with Sqoop); ``full
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -56,6 +59,22 @@ def window_upper(cur, lag_seconds: int) -> datetime:
     """The RDS clock ``lag_seconds`` ago, truncated to whole seconds (the clock that stamps rows)."""
     cur.execute("SELECT NOW() - INTERVAL %s SECOND", (lag_seconds,))
     return cur.fetchone()[0]
+
+
+def wait_until_settled(cur, rds_table: str, check_column: str, lag_seconds: int) -> float:
+    """Sleep until the newest ``check_column`` is more than the lag (plus the second ``upper`` is
+    truncated to) in the past; returns the seconds waited (never more than that margin)."""
+    margin = lag_seconds + 1
+    cur.execute(
+        f"SELECT TIMESTAMPDIFF(MICROSECOND, MAX({identifier(check_column)}), NOW(3)) / 1e6 "
+        f"FROM {identifier(rds_table)}"
+    )
+    age = cur.fetchone()[0]
+    if age is None or float(age) >= margin:
+        return 0.0
+    wait = min(margin - float(age), margin)
+    time.sleep(wait)
+    return wait
 
 
 def saved_watermark(cur, target: str) -> datetime | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import inspect
 import io
+import json
 import os
 from collections.abc import Callable
 from importlib.resources import files
@@ -28,6 +29,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from retailstream.usecases import questions  # noqa: E402
 
 REPORT = "report.html"
+FINDINGS = "findings.json"
 PREVIEW_ROWS = 10
 TOP = 5
 
@@ -486,16 +488,25 @@ def build_sections(tables: dict[str, pa.Table]) -> list[dict]:
     return sections
 
 
-def render_html(manifest: dict, tables: dict[str, pa.Table]) -> str:
+def render_html(manifest: dict, tables: dict[str, pa.Table], sections: list[dict] | None = None) -> str:
     environment = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
     template = environment.from_string(files("retailstream.usecases").joinpath("report.html.j2").read_text())
     shared_rules = questions.__doc__.split("Rules shared by all ten:", 1)[1].strip()
-    return template.render(manifest=manifest, sections=build_sections(tables), shared_rules=shared_rules)
+    sections = build_sections(tables) if sections is None else sections
+    return template.render(manifest=manifest, sections=sections, shared_rules=shared_rules)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.partial")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
 
 
 def write_report(run_dir: Path, manifest: dict, tables: dict[str, pa.Table]) -> Path:
+    """``report.html`` plus ``findings.json`` (the headline answers, for the demo and other tools)."""
+    sections = build_sections(tables)
     path = run_dir / REPORT
-    temporary = run_dir / f".{REPORT}.partial"
-    temporary.write_text(render_html(manifest, tables), encoding="utf-8")
-    os.replace(temporary, path)
+    _write_atomically(path, render_html(manifest, tables, sections))
+    findings = [{k: section[k] for k in ("number", "title", "table", "finding")} for section in sections]
+    _write_atomically(run_dir / FINDINGS, json.dumps(findings, indent=2))
     return path

@@ -1,0 +1,90 @@
+"""Run the real `retailstream` DAG once with ``dag.test()`` — no scheduler, a throwaway metadata DB.
+
+Airflow reads its configuration when first imported, so this runs in a child process whose environment
+carries both the Airflow settings (a temporary AIRFLOW_HOME, SQLite) and the pipeline's
+``RETAILSTREAM_*`` settings (typically a namespace). The DAG is loaded from the real dags folder:
+a DAG defined inside a test would not be serialized.
+
+    python -m retailstream.orchestration.dag_test [LOGICAL_DATE]   → one JSON line with the outcome
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from retailstream.settings import PROJECT_ROOT
+
+DAG_ID = "retailstream"
+DAGS_FOLDER = PROJECT_ROOT / "pipeline" / "dags"
+
+
+def airflow_env(airflow_home: Path) -> dict[str, str]:
+    return {
+        "AIRFLOW_HOME": str(airflow_home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(airflow_home / "logs"),
+        "AIRFLOW__METRICS__STATSD_ON": "False",
+    }
+
+
+def start_dag_test(env: dict[str, str], airflow_home: Path, logical_date: datetime | None = None):
+    """Start one DAG run in a child process (a fresh metadata DB the first time); returns the Popen."""
+    airflow_home.mkdir(parents=True, exist_ok=True)
+    child_env = {**os.environ, **env, **airflow_env(airflow_home)}
+    if not (airflow_home / "airflow.db").exists():
+        subprocess.run(
+            [str(Path(sys.executable).with_name("airflow")), "db", "migrate"],
+            env=child_env,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    argv = [sys.executable, "-m", "retailstream.orchestration.dag_test"]
+    return subprocess.Popen(
+        argv + ([logical_date.isoformat()] if logical_date else []),
+        env=child_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def finish_dag_test(process: subprocess.Popen, airflow_home: Path, timeout: float = 1800) -> dict:
+    """Wait for a run started by ``start_dag_test``; returns {"run_id", "state", "tasks": {id: state}}."""
+    output, _ = process.communicate(timeout=timeout)
+    log = airflow_home / "dag_test.log"
+    with log.open("a") as out:
+        out.write(output)
+    lines = [line for line in output.splitlines() if line.startswith('{"state"')]
+    if process.returncode != 0 or not lines:
+        tail = "\n".join(output.splitlines()[-30:])
+        raise RuntimeError(f"dag.test exited {process.returncode}; log: {log}\n{tail}")
+    return json.loads(lines[-1])
+
+
+def run_dag_test(
+    env: dict[str, str], airflow_home: Path, logical_date: datetime | None = None, timeout: float = 1800
+) -> dict:
+    return finish_dag_test(start_dag_test(env, airflow_home, logical_date), airflow_home, timeout)
+
+
+def main(logical_date: datetime) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS_FOLDER))
+    if bag.import_errors:
+        raise SystemExit(f"DAG import errors: {bag.import_errors}")
+    dag_run = bag.get_dag(DAG_ID).test(logical_date=logical_date)
+    tasks = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
+    print(json.dumps({"state": str(dag_run.state), "run_id": dag_run.run_id, "tasks": tasks}))
+
+
+if __name__ == "__main__":
+    main(datetime.fromisoformat(sys.argv[1]) if len(sys.argv) > 1 else datetime.now(UTC))

@@ -1,0 +1,193 @@
+"""`make demo`: prepare the data, trigger the DAG through Airflow's REST API, follow it live, summarise.
+
+The summary's numbers come from where the pipeline itself records them: per-stage rows and durations
+from the Pushgateway (what every stage pushed for this run), the ten headline answers from the use-case
+run's ``findings.json``, task states and durations from Airflow.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from retailstream.monitoring.metrics import PREFIX, STAGES
+from retailstream.orchestration.airflow_api import AirflowClient, TaskState
+from retailstream.orchestration.stages import STEPS, safe_run_id
+from retailstream.settings import Settings, get_settings
+
+DAG_ID = "retailstream"
+STATE_STYLE = {
+    "success": "green",
+    "failed": "red",
+    "upstream_failed": "red",
+    "running": "yellow",
+    "up_for_retry": "magenta",
+    "queued": "cyan",
+    "scheduled": "cyan",
+}
+
+
+@dataclass
+class StageMetrics:
+    stage: str
+    status: float | None = None
+    rows_in: float | None = None
+    rows_out: float | None = None
+    rows_quarantined: float | None = None
+    rows_duplicate: float | None = None
+    duration_seconds: float | None = None
+    last_run_timestamp_seconds: float | None = None
+
+
+def stage_metrics(settings: Settings | None = None) -> dict[str, StageMetrics]:
+    """The gauges each stage last pushed for this pipeline, read back from the Pushgateway."""
+    s = settings or get_settings()
+    text = requests.get(f"{s.pushgateway_url}/metrics", timeout=10).text
+    found: dict[str, StageMetrics] = {}
+    for family in text_string_to_metric_families(text):
+        if not family.name.startswith(PREFIX):
+            continue
+        field = family.name.removeprefix(PREFIX).replace("last_status", "status")
+        for sample in family.samples:
+            labels = sample.labels
+            if labels.get("pipeline") != s.pipeline_name or labels.get("stage") not in STAGES:
+                continue
+            metrics = found.setdefault(labels["stage"], StageMetrics(labels["stage"]))
+            if hasattr(metrics, field):
+                setattr(metrics, field, sample.value)
+    return found
+
+
+def _progress_table(states: list[TaskState], started: float) -> Table:
+    by_id = {t.task_id: t for t in states}
+    table = Table(title=f"DAG {DAG_ID} — {time.monotonic() - started:.0f}s", expand=False)
+    for column in ("task", "state", "try", "seconds"):
+        table.add_column(column)
+    for task_id in STEPS:
+        t = by_id.get(task_id)
+        state = (t.state if t else None) or "none"
+        style = STATE_STYLE.get(state, "dim")
+        duration = f"{t.duration:.1f}" if t and t.duration else ""
+        table.add_row(task_id, f"[{style}]{state}[/{style}]", str(t.try_number if t else ""), duration)
+    return table
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def summary_tables(run_started_epoch: float, settings: Settings, findings: list[dict]) -> list[Table]:
+    metrics = stage_metrics(settings)
+    stages = Table(title="Per stage (rows; the upload and HDFS stages count files)")
+    for column in ("stage", "status", "in", "out", "quarantined", "duplicates", "seconds"):
+        stages.add_column(column, justify="right" if column not in ("stage", "status") else "left")
+    for stage in STAGES:
+        m = metrics.get(stage)
+        if not m:
+            stages.add_row(stage, "[dim]no metrics[/dim]", "", "", "", "", "")
+            continue
+        fresh = (m.last_run_timestamp_seconds or 0) >= run_started_epoch - 1
+        status = (
+            ("[green]ok[/green]" if m.status == 1 else "[red]failed[/red]") if fresh else "[dim]stale[/dim]"
+        )
+        stages.add_row(
+            stage,
+            status,
+            _number(m.rows_in),
+            _number(m.rows_out),
+            _number(m.rows_quarantined),
+            _number(m.rows_duplicate),
+            f"{m.duration_seconds:.1f}" if m.duration_seconds is not None else "-",
+        )
+    answers = Table(title="The ten questions — headline answers", show_lines=True)
+    answers.add_column("#", justify="right")
+    answers.add_column("question")
+    answers.add_column("answer")
+    for item in findings:
+        answers.add_row(str(item["number"]), item["title"], item["finding"])
+    return [stages, answers]
+
+
+def read_findings(report_dir: Path) -> list[dict]:
+    path = report_dir / "findings.json"
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+def links(settings: Settings, report: Path | None) -> Table:
+    table = Table(title="Where to look", show_header=False)
+    rows = [
+        ("report", f"file://{report}" if report else "-"),
+        (
+            "Airflow",
+            f"{settings.airflow_url}/dags/{DAG_ID}  (user {settings.airflow_admin_user}, password in .env)",
+        ),
+        ("Prometheus", f"{settings.prometheus_url}/alerts"),
+        ("Alertmanager", settings.alertmanager_url),
+        ("Pushgateway", settings.pushgateway_url),
+        ("JupyterLab", f"{settings.jupyter_url}/lab  (token in .env: RETAILSTREAM_JUPYTER_TOKEN)"),
+        (
+            "HiveServer2",
+            f"jdbc:hive2://{settings.hiveserver2_host}:{settings.hiveserver2_port}/{settings.hive_database}",
+        ),
+        (
+            "RDS",
+            f"mysql://{settings.rds_analyst_user}@{settings.rds_host}:{settings.rds_port}/{settings.rds_reports_database}",
+        ),
+    ]
+    for name, where in rows:
+        table.add_row(name, where)
+    return table
+
+
+# The demo's synthetic data: the 1x chain, with a few bad rows and a resubmitted month so that
+# quarantine and "newest file wins" show up in the summary.
+DEMO_DATA = {"scale": 1, "seed": 42, "defects": 25}
+
+
+def run_demo(settings: Settings | None = None, console: Console | None = None, timeout: float = 3600) -> int:
+    """The whole demo; returns a process exit code (0 when the DAG run succeeded)."""
+    from retailstream.datasets.generator import GenerationRequest
+    from retailstream.datasets.prepare import prepare
+
+    s = settings or get_settings()
+    console = console or Console()
+    console.rule("RetailStream demo")
+    outcome = prepare(s.datasets_dir, GenerationRequest(**DEMO_DATA))
+    rows = ", ".join(f"{k} {v:,}" for k, v in outcome.manifest["rows"].items())
+    console.print(f"data: {outcome.action} ({outcome.manifest['source']}): {rows}")
+    for note in outcome.notes:
+        console.print(f"note: {note}")
+    client = AirflowClient(s)
+    errors = client.import_errors()
+    if errors:
+        console.print(f"[red]DAG import errors:[/red] {errors}")
+        return 1
+    client.wait_for_dag(DAG_ID)
+    client.set_paused(DAG_ID, False)
+    started_epoch, started = time.time(), time.monotonic()
+    run_id = client.trigger(DAG_ID, run_id=f"demo__{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
+    console.print(f"triggered [bold]{run_id}[/bold] through {s.airflow_url}/api/v2")
+    with Live(_progress_table([], started), console=console, refresh_per_second=2) as live:
+        state = client.follow(
+            DAG_ID, run_id, on_update=lambda st: live.update(_progress_table(st, started)), timeout=timeout
+        )
+    console.print(f"DAG run {run_id}: [bold]{state}[/bold] in {time.monotonic() - started:.0f}s")
+    report_dir = s.reports_dir / safe_run_id(run_id)
+    report = report_dir / "report.html"
+    for table in summary_tables(started_epoch, s, read_findings(report_dir)):
+        console.print(table)
+    console.print(links(s, report if report.exists() else None))
+    if state != "success":
+        failed = [t for t in client.task_states(DAG_ID, run_id) if t.state == "failed"]
+        for t in failed:
+            console.print(f"[red]{t.task_id} failed[/red] — log: {s.airflow_url}/dags/{DAG_ID}/runs/{run_id}")
+        return 1
+    return 0

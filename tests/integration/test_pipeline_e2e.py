@@ -1,0 +1,300 @@
+"""Stage 4: the whole `retailstream` DAG (the real dags folder, ``dag.test()``) on small data, in
+namespaces of the shared lab, with reconciliation asserted at every hop:
+files → S3 raw → curated → RDS → Hive, features → HDFS → Hive, and the reporting tables.
+
+The clean namespace receives its sales in two weekly drops (two logical dates) and a third run with
+nothing new; the outage namespace loses RDS in the middle of a run, must retry, notify and — after
+recovery — end with exactly the clean namespace's results.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import requests
+from typer.testing import CliRunner
+
+from retailstream import clients
+from retailstream.cleaning.jobs import job_runs
+from retailstream.cli import app
+from retailstream.lab import namespace
+from retailstream.orchestration.dag_test import finish_dag_test, run_dag_test, start_dag_test
+from retailstream.settings import namespace_env, namespaced_values
+
+STORES, SEED, DEFECTS = 3, 7, 4
+HELD_BACK_MONTHS = ("2012-09", "2012-10")  # the second weekly drop
+MONDAYS = [datetime(2026, 11, day, 6, tzinfo=UTC) for day in (2, 9, 16)]
+
+
+def _namespace(base, tag: str, root: Path):
+    s = base.model_copy(update=namespaced_values(base, tag, root))
+    namespace.destroy(s)
+    namespace.provision(s)
+    result = CliRunner().invoke(
+        app,
+        [
+            "data",
+            "generate",
+            "--stores",
+            str(STORES),
+            "--seed",
+            str(SEED),
+            "--defects",
+            str(DEFECTS),
+            "--out",
+            str(s.datasets_dir),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return s, namespace_env(base, tag, root)
+
+
+def _manifest(s) -> dict:
+    return json.loads((s.datasets_dir / "incoming" / "_manifest.json").read_text())
+
+
+def _defects(s) -> dict:
+    return json.loads((s.datasets_dir / "incoming" / "_defects.json").read_text())
+
+
+def _count(cur, sql: str, *params) -> int:
+    cur.execute(sql, params)
+    return int(cur.fetchone()[0])
+
+
+def _hive_count(s, table: str) -> int:
+    conn = clients.hive_connect(s)
+    try:
+        cur = conn.cursor()
+        cur.execute(f"SELECT COUNT(*) FROM {s.hive_database}.{table}")
+        return int(cur.fetchall()[0][0])
+    finally:
+        conn.close()
+
+
+def _reporting_tables(s) -> dict[str, list[tuple]]:
+    with clients.rds_cursor("analyst", s.rds_reports_database, settings=s) as cur:
+        cur.execute("SHOW TABLES")
+        tables = sorted(row[0] for row in cur.fetchall())
+        snapshot = {}
+        for table in tables:
+            cur.execute(f"SELECT * FROM `{table}`")
+            snapshot[table] = sorted(cur.fetchall(), key=repr)
+    return snapshot
+
+
+def _rds_state(s) -> dict:
+    with clients.rds_cursor("analyst", s.rds_database, settings=s) as cur:
+        return {
+            table: (_count(cur, f"SELECT COUNT(*) FROM {table}"), _max_updated(cur, table))
+            for table in ("stores", "sales", "store_traffic")
+        }
+
+
+def _max_updated(cur, table: str):
+    cur.execute(f"SELECT MAX(updated_at) FROM {table}")
+    return cur.fetchone()[0]
+
+
+@pytest.fixture(scope="module")
+def clean(lab, settings, tmp_path_factory):
+    """A namespace that got its data in two weekly drops, then a run with nothing new."""
+    root = tmp_path_factory.mktemp("e2e-clean")
+    s, env = _namespace(settings, f"e2e_{uuid.uuid4().hex[:6]}", root)
+    incoming = s.datasets_dir / "incoming"
+    held = root / "held-back"
+    for month in HELD_BACK_MONTHS:
+        for path in incoming.glob(f"sales/store=*/sales_{month}*.csv"):
+            target = held / path.relative_to(incoming)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(path, target)
+    held_files = sorted(str(p.relative_to(held)) for p in held.rglob("*.csv"))
+
+    runs = [run_dag_test(env, root / "airflow", MONDAYS[0])]
+    states = [_rds_state(s)]
+    shutil.copytree(held, incoming, dirs_exist_ok=True)  # the next week's files arrive
+    runs.append(run_dag_test(env, root / "airflow", MONDAYS[1]))
+    states.append(_rds_state(s))
+    reporting_after_drop = _reporting_tables(s)
+    runs.append(run_dag_test(env, root / "airflow", MONDAYS[2]))
+    states.append(_rds_state(s))
+    yield {
+        "settings": s,
+        "runs": runs,
+        "rds_states": states,
+        "held_files": held_files,
+        "glue_runs": list(reversed(job_runs(s))),  # oldest first
+        "reporting_after_drop": reporting_after_drop,
+        "reporting": _reporting_tables(s),
+    }
+    namespace.destroy(s)
+
+
+def test_every_dag_run_succeeds(clean):
+    for run in clean["runs"]:
+        assert run["state"] == "success", run
+        assert set(run["tasks"].values()) == {"success"}, run
+
+
+def test_files_to_s3_raw(clean):
+    s = clean["settings"]
+    manifest = _manifest(s)
+    expected = {f["path"]: f["sha256"] for f in manifest["files"] if f["dataset"] != "features"}
+    s3 = clients.aws_client("s3", s)
+    stored = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=s.raw_bucket):
+        for obj in page.get("Contents", []):
+            if not obj["Key"].startswith("_"):
+                head = s3.head_object(Bucket=s.raw_bucket, Key=obj["Key"])
+                stored[obj["Key"]] = head["Metadata"].get("sha256")
+    assert stored == expected
+
+
+def test_raw_to_curated_reconciles_with_the_injected_defects(clean):
+    s = clean["settings"]
+    manifest, defects = _manifest(s), _defects(s)
+    sales = [run["Report"]["datasets"]["sales"] for run in clean["glue_runs"]]
+    assert sum(r["rows_in"] for r in sales) == manifest["rows"]["sales"]
+    assert sum(r["rows_quarantined"] for r in sales) == len(defects["bad_rows"])
+    assert sum(r["rows_duplicate"] for r in sales) == manifest["defects"]["duplicate_keys"]
+    for r in sales:
+        assert r["rows_in"] == r["rows_curated"] + r["rows_quarantined"] + r["rows_duplicate"]
+    s3 = clients.aws_client("s3", s)
+    curated_rows = 0
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=s.curated_bucket, Prefix="sales/"):
+        for obj in page.get("Contents", []):
+            body = s3.get_object(Bucket=s.curated_bucket, Key=obj["Key"])["Body"].read()
+            curated_rows += pq.read_metadata(io.BytesIO(body)).num_rows
+    expected_curated = (
+        manifest["rows"]["sales"] - len(defects["bad_rows"]) - manifest["defects"]["duplicate_keys"]
+    )
+    assert curated_rows == expected_curated
+    quarantined = sum(
+        len(s3.get_object(Bucket=s.quarantine_bucket, Key=o["Key"])["Body"].read().splitlines())
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=s.quarantine_bucket)
+        for o in page.get("Contents", [])
+    )
+    assert quarantined == len(defects["bad_rows"])
+
+
+def test_curated_to_rds_and_rds_to_hive(clean):
+    s = clean["settings"]
+    manifest, defects = _manifest(s), _defects(s)
+    expected_sales = (
+        manifest["rows"]["sales"] - len(defects["bad_rows"]) - manifest["defects"]["duplicate_keys"]
+    )
+    with clients.rds_cursor("analyst", s.rds_database, settings=s) as cur:
+        assert _count(cur, "SELECT COUNT(*) FROM sales") == expected_sales
+        assert _count(cur, "SELECT COUNT(*) FROM stores") == manifest["rows"]["stores"]
+        assert _count(cur, "SELECT COUNT(*) FROM store_traffic") == manifest["rows"]["store_traffic"]
+        cur.execute(
+            "SELECT SUM(rows_in), SUM(rows_loaded), SUM(rows_quarantined), SUM(rows_duplicate) "
+            "FROM load_audit"
+        )
+        rows_in, loaded, quarantined, duplicate = (int(v) for v in cur.fetchone())
+        assert rows_in == loaded + quarantined + duplicate
+        assert loaded == expected_sales + manifest["rows"]["stores"] + manifest["rows"]["store_traffic"]
+        cur.execute("SELECT ROUND(SUM(weekly_sales), 2) FROM sales")
+        rds_total = float(cur.fetchone()[0])
+    for table in ("stores", "sales", "store_traffic"):
+        assert _hive_count(s, table) == manifest["rows"][table] - (
+            len(defects["bad_rows"]) + manifest["defects"]["duplicate_keys"] if table == "sales" else 0
+        )
+    conn = clients.hive_connect(s)
+    cur = conn.cursor()
+    cur.execute(f"SELECT ROUND(SUM(weekly_sales), 2) FROM {s.hive_database}.sales")
+    assert float(cur.fetchall()[0][0]) == pytest.approx(rds_total, abs=0.01)
+    conn.close()
+
+
+def test_features_to_hdfs_to_hive(clean):
+    s = clean["settings"]
+    manifest = _manifest(s)
+    feature_files = [f for f in manifest["files"] if f["dataset"] == "features"]
+    hdfs_files = [n for n in clients.hdfs_client(s).list(f"{s.hdfs_raw_dir}/features") if n.endswith(".csv")]
+    assert len(hdfs_files) == len(feature_files)
+    loaded, quarantined = _hive_count(s, "features"), _hive_count(s, "features_quarantine")
+    assert loaded + quarantined == manifest["rows"]["features"]
+    assert loaded == STORES * 182  # every store, every feature week
+
+
+def test_reporting_tables_and_report(clean):
+    s = clean["settings"]
+    reporting = clean["reporting"]
+    assert len(reporting) == 10 and all(name.startswith("uc") for name in reporting)
+    assert all(rows for rows in reporting.values())
+    report = (s.reports_dir / "latest" / "report.html").read_text()
+    for table in reporting:
+        assert table in report or table[:4].upper() in report
+
+
+def test_weekly_drops_are_processed_once(clean):
+    first, second, third = clean["glue_runs"][-3:]
+    held = set(clean["held_files"])
+    assert held, "the test should hold files back"
+    sales_files = [f for f in _manifest(clean["settings"])["files"] if f["dataset"] == "sales"]
+    assert first["Report"]["datasets"]["sales"]["files"] == len(sales_files) - len(held)
+    assert second["Report"]["datasets"]["sales"]["files"] == len(held)
+    assert third["Report"]["totals"]["files"] == 0
+    before, after_drop, after_rerun = clean["rds_states"]
+    assert after_drop["sales"][0] > before["sales"][0]
+    assert after_rerun == after_drop  # nothing new: same counts, no row touched
+    assert clean["reporting"] == clean["reporting_after_drop"]
+
+
+def test_rds_outage_retries_notifies_and_recovers(clean, lab, settings, tmp_path):
+    s, env = _namespace(settings, f"e2e_outage_{uuid.uuid4().hex[:6]}", tmp_path)
+    receiver = f"http://{settings.bind_host}:{settings.alert_webhook_port}/alerts"
+    since = time.time()
+    airflow_home = tmp_path / "airflow"
+    try:
+        process = start_dag_test(env, airflow_home, MONDAYS[0])
+        s3 = clients.aws_client("s3", s)
+        deadline = time.monotonic() + 300
+
+        def curated_and_features_built() -> bool:
+            if not s3.list_objects_v2(Bucket=s.curated_bucket, Prefix="sales/").get("KeyCount"):
+                return False
+            try:  # the Hive metastore keeps its catalog in the same MariaDB: let features finish first
+                return _hive_count(s, "features") > 0
+            except Exception:
+                return False
+
+        while not curated_and_features_built():
+            assert process.poll() is None and time.monotonic() < deadline, "the run ended before curating"
+            time.sleep(1)
+        lab.supervisor.stop("mariadb")  # RDS goes away mid-run, before the Lambda loads
+        failed = finish_dag_test(process, airflow_home)
+        assert failed["state"] == "failed"
+        assert failed["tasks"]["load_rds"] == "failed"
+        assert failed["tasks"]["usecases"] == "upstream_failed"
+        log = (airflow_home / "dag_test.log").read_text()
+        assert log.count("RdsUnavailable") >= 3, "load_rds should have been tried three times"
+
+        deadline = time.monotonic() + 60
+        while True:
+            alerts = [
+                a
+                for n in requests.get(receiver, params={"since": since}, timeout=5).json()
+                for a in n["alerts"]
+                if a["labels"].get("pipeline") == s.pipeline_name and a["labels"].get("task_id") == "load_rds"
+            ]
+            if alerts or time.monotonic() > deadline:
+                break
+            time.sleep(2)
+        assert alerts and alerts[0]["labels"]["alertname"] == "PipelineTaskFailed"
+    finally:
+        lab.up()  # RDS back (and everything healthy) whatever happened above
+
+    recovered = run_dag_test(env, airflow_home, MONDAYS[1])
+    assert recovered["state"] == "success", recovered
+    assert _reporting_tables(s) == clean["reporting"]
+    namespace.destroy(s)
