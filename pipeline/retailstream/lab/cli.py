@@ -75,3 +75,48 @@ def clean() -> None:
     """Stop the lab and wipe its state (keeps downloaded jars)."""
     _lab().clean()
     console.print("lab state wiped")
+
+
+@app.command("run-service")
+def run_service(name: str = typer.Argument(..., help="A service name, as listed by `lab status`.")) -> None:
+    """Run one service in the foreground (a compose container's command): configs, prepare hook, exec."""
+    from retailstream.lab.container import run_service as run
+
+    try:
+        run(name)
+    except ValueError as exc:
+        _fail(exc)
+
+
+@app.command()
+def check(
+    name: str = typer.Argument(..., help="A service name, as listed by `lab status`."),
+    after_hooks: bool = typer.Option(
+        False, help="Also require that `run-service` finished the service's ready hook (container health)."
+    ),
+) -> None:
+    """One service's protocol health check; exit 1 with the reason when it fails."""
+    from retailstream.lab import health
+    from retailstream.lab.container import check as run_check
+
+    try:
+        run_check(name, after_hooks=after_hooks)
+    except (ValueError, health.Unhealthy) as exc:
+        _fail(exc)
+    console.print(f"{name}: ok")
+
+
+@app.command()
+def bootstrap(
+    wait: bool = typer.Option(False, help="Retry the checks until they pass or --timeout runs out."),
+    timeout: float = typer.Option(600, help="Seconds to wait for the whole stack (with --wait)."),
+) -> None:
+    """Every service's protocol check in dependency order, from this process (the compose stack's
+    one-shot `bootstrap` service: the stack is usable when it exits 0)."""
+    from retailstream.lab.container import wait_until_healthy
+
+    try:
+        passed = wait_until_healthy(timeout=timeout if wait else 0, log=lambda msg: console.print(f"  {msg}"))
+    except TimeoutError as exc:
+        _fail(exc)
+    console.print(f"[green]stack healthy[/green]: {len(passed)} services")

@@ -137,7 +137,8 @@ def monitoring_configs(s: Settings) -> dict[str, str]:
     }
 
 
-def render_configs(s: Settings, layout: LabLayout, services_conf: str) -> None:
+def render_configs(s: Settings, layout: LabLayout, services_conf: str | None = None) -> None:
+    """Every config file; ``services_conf`` is supervisord's (none in the compose stack's containers)."""
     conf = layout.conf
     _write(conf / "hadoop" / "core-site.xml", hadoop_xml(core_site(s)))
     _write(conf / "hadoop" / "hdfs-site.xml", hadoop_xml(hdfs_site(s, layout)))
@@ -159,4 +160,5 @@ def render_configs(s: Settings, layout: LabLayout, services_conf: str) -> None:
     _write(conf / "spark" / "log4j2.properties", LOG4J2_CONSOLE.replace("{level}", "warn"))
     for name, text in monitoring_configs(s).items():
         _write(conf / name, text)
-    _write(layout.supervisor_conf, services_conf, private=True)
+    if services_conf is not None:
+        _write(layout.supervisor_conf, services_conf, private=True)
