@@ -256,7 +256,7 @@ def job_run(run_id: str, settings: Settings | None = None, *, arguments: dict | 
     s3 = clients.aws_client("s3", s)
     try:
         return json.loads(s3.get_object(Bucket=where.bucket, Key=where.key("run.json"))["Body"].read())
-    except s3.exceptions.NoSuchKey:
+    except (s3.exceptions.NoSuchKey, s3.exceptions.NoSuchBucket):  # e.g. a test's run, bucket gone
         return None
 
 

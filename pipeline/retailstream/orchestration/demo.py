@@ -158,7 +158,10 @@ def run_demo(settings: Settings | None = None, console: Console | None = None, t
     from retailstream.datasets.prepare import prepare
 
     s = settings or get_settings()
-    console = console or Console()
+    if console is None:
+        probe = Console()
+        # Logs and CI are not terminals: keep the summary tables readable there too.
+        console = probe if probe.is_terminal else Console(width=150)
     console.rule("RetailStream demo")
     outcome = prepare(s.datasets_dir, GenerationRequest(**DEMO_DATA))
     rows = ", ".join(f"{k} {v:,}" for k, v in outcome.manifest["rows"].items())

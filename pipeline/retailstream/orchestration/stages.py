@@ -57,10 +57,33 @@ def crawl_curated(settings: Settings | None = None) -> dict:
 
 
 def load_rds(settings: Settings | None = None, timeout: float = 600) -> dict:
-    """Wait until the S3 events of the curated objects are drained into RDS by the Lambda."""
+    """Wait until the S3 events of the curated objects are drained into RDS by the Lambda, then check
+    that every object the latest Glue run wrote was loaded in that version (reconciliation)."""
+    from retailstream import clients
+    from retailstream.cleaning.jobs import job_runs
     from retailstream.loading.events import drain
 
-    return drain(timeout, settings).to_dict()
+    s = settings or get_settings()
+    # The newest run over the job's own locations (runs started with other locations are not ours).
+    runs = [r for r in job_runs(s) if not r.get("Arguments") and r.get("JobRunState") == "SUCCEEDED"]
+    written = (runs[0].get("Report") or {}).get("curated_objects", []) if runs else []
+    report = drain(timeout, s, keys=[o["key"] for o in written] or None).to_dict()
+    if written:
+        marks = ",".join(["%s"] * len(written))
+        with clients.rds_cursor("analyst", settings=s) as cur:
+            cur.execute(
+                f"SELECT source_key, source_etag FROM load_audit WHERE source_key IN ({marks})",
+                [o["key"] for o in written],
+            )
+            loaded = dict(cur.fetchall())
+        missing = [o["key"] for o in written if loaded.get(o["key"]) != o["etag"]]
+        if missing:
+            raise RuntimeError(
+                f"{len(missing)} curated object(s) of the latest Glue run are not loaded into RDS "
+                f"(see the DLQ {s.events_dlq} and load_quarantine): {missing[:5]}"
+            )
+        report["curated_rows"] = sum(o["rows"] for o in written)
+    return report
 
 
 def features_to_hdfs(settings: Settings | None = None) -> dict:
