@@ -22,8 +22,10 @@ driver):
 
 from __future__ import annotations
 
+import json
 import logging
 import posixpath
+import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -47,6 +49,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 KIND = "features"
+# TBLPROPERTIES of the features table: the fingerprint of what built it, and that build's counts.
+FINGERPRINT = "retailstream.fingerprint"
+FINGERPRINT_COUNTS = "retailstream.fingerprint.counts"
 PARTITION = "year"
 LOADED, QUARANTINED, DUPLICATE = "loaded", "quarantined", "duplicate"
 # Same wording as the loader's parse failures (retailstream.datasets.loader).
@@ -71,6 +76,7 @@ class FeaturesReport:
     rows_quarantined: int = 0
     rows_duplicate: int = 0
     rows_by_year: dict[int, int] = field(default_factory=dict)
+    skipped: bool = False  # inputs and code unchanged since the last build: nothing rewritten
 
     def reconciles(self) -> bool:
         return self.rows_in == self.rows_out + self.rows_quarantined + self.rows_duplicate
@@ -213,15 +219,17 @@ def build_features_table(
     database: str | None = None,
     table: str = KIND,
     quarantine_table: str = f"{KIND}_quarantine",
+    force: bool = False,
 ) -> FeaturesReport:
-    """Stage ``features_hive``: the raw feature files (``source``, an HDFS folder) → Hive tables."""
-    from pyspark.sql import functions as F
+    """Stage ``features_hive``: the raw feature files (``source``, an HDFS folder) → Hive tables.
+
+    When the input files and this code are unchanged since the table was built (the fingerprint kept
+    in its TBLPROPERTIES), the rebuild would write identical tables: it is skipped, without starting
+    Spark, unless ``force``."""
+    from retailstream import fingerprint
+    from retailstream.datasets import contract as contract_module
 
     s = settings or get_settings()
-    if spark is None:
-        from retailstream.spark import get_spark
-
-        spark = get_spark("retailstream-features")
     database = database or s.hive_database
     folder = source or features_hdfs_dir(s)
     if not [name for name in clients.hdfs_client(s).list(folder) if name.endswith(".csv")]:
@@ -229,8 +237,38 @@ def build_features_table(
         raise FileNotFoundError(
             f"no feature files (*.csv) in hdfs://{folder}: run `retailstream features upload`"
         )
-    path = f"{s.hdfs_url}{folder}"
     report = FeaturesReport(qualified(database, table), qualified(database, quarantine_table))
+    digest = fingerprint.combine(
+        fingerprint.hdfs_digest([folder], s),
+        fingerprint.code_digest(sys.modules[__name__], contract_module),
+        report.table,
+        report.quarantine_table,
+    )
+    built = fingerprint.hive_table_properties(s, database, table)
+    if not force and built.get(FINGERPRINT) == digest:
+        counts = json.loads(built[FINGERPRINT_COUNTS])
+        with stage_run("features_hive", s) as run:
+            report.rows_in, report.rows_out = counts["rows_in"], counts["rows_out"]
+            report.rows_quarantined, report.rows_duplicate = (
+                counts["rows_quarantined"],
+                counts["rows_duplicate"],
+            )
+            report.rows_by_year = {int(year): rows for year, rows in counts["rows_by_year"].items()}
+            run.rows_in, run.rows_out = report.rows_in, report.rows_out
+            run.rows_quarantined, run.rows_duplicate = report.rows_quarantined, report.rows_duplicate
+            run.details["skipped"] = "inputs and code unchanged since the last build"
+            report.skipped = True
+        log.info(
+            "features: %s is up to date with hdfs://%s (fingerprint %s)", report.table, folder, digest[:12]
+        )
+        return report
+    from pyspark.sql import functions as F
+
+    if spark is None:
+        from retailstream.spark import get_spark
+
+        spark = get_spark("retailstream-features")
+    path = f"{s.hdfs_url}{folder}"
     with stage_run("features_hive", s) as run:
         ensure_database(spark, database, s)
         spark.sql(
@@ -274,6 +312,17 @@ def build_features_table(
             )
         finally:
             outcome.unpersist()
+        counts = {
+            "rows_in": report.rows_in,
+            "rows_out": report.rows_out,
+            "rows_quarantined": report.rows_quarantined,
+            "rows_duplicate": report.rows_duplicate,
+            "rows_by_year": {str(year): rows for year, rows in report.rows_by_year.items()},
+        }
+        spark.sql(
+            f"ALTER TABLE {report.table} SET TBLPROPERTIES ("
+            f"'{FINGERPRINT}' = '{digest}', '{FINGERPRINT_COUNTS}' = '{json.dumps(counts)}')"
+        )
         spark.catalog.refreshTable(report.table)
         spark.catalog.refreshTable(report.quarantine_table)
 

@@ -1,0 +1,52 @@
+"""Fingerprints of a step's inputs and of the code that turns them into outputs.
+
+A Spark step whose fingerprint equals the one recorded with its current output would recompute
+identical results; it can skip the work (and the JVM start) instead. The fingerprint covers every
+input file (path, length, modification time — HDFS rewrites files, it never edits them in place) and
+the source of the modules that compute the output, so changed data or changed code always recompute.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from types import ModuleType
+
+from retailstream import clients
+from retailstream.settings import Settings
+
+
+def combine(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def code_digest(*modules: ModuleType) -> str:
+    return combine(*(inspect.getsource(module) for module in modules))
+
+
+def hdfs_digest(paths: list[str], settings: Settings) -> str:
+    """Every file under ``paths`` (recursively), described by path, length and modification time."""
+    client = clients.hdfs_client(settings)
+    entries = []
+    for path in sorted(paths):
+        if client.status(path, strict=False) is None:
+            entries.append(f"{path}:missing")
+            continue
+        for folder, _, files in client.walk(path, status=True):
+            for name, status in files:
+                entries.append(f"{folder[0]}/{name}:{status['length']}:{status['modificationTime']}")
+    return combine(*sorted(entries))
+
+
+def hive_table_properties(settings: Settings, database: str, table: str) -> dict[str, str]:
+    """A table's TBLPROPERTIES through HiveServer2 (no Spark driver needed); {} when it does not exist."""
+    conn = clients.hive_connect(settings)
+    try:
+        cur = conn.cursor()
+        cur.execute("SHOW TABLES IN {} LIKE '{}'".format(database, table.replace("'", "")))
+        if not cur.fetchall():
+            return {}
+        cur.execute(f"SHOW TBLPROPERTIES {database}.{table}")
+        return {key: value for key, value in cur.fetchall()}
+    finally:
+        conn.close()
