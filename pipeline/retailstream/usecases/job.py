@@ -7,11 +7,13 @@ The two halves are separate functions so a scheduler can run them as two tasks:
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from retailstream import clients
 from retailstream.monitoring.metrics import stage_run
 from retailstream.settings import Settings, get_settings
 from retailstream.usecases import publish
@@ -33,6 +35,7 @@ class UseCaseRun:
     rows: dict[str, int] = field(default_factory=dict)  # result name → rows
     rds_tables: dict[str, str] = field(default_factory=dict)  # result name → RDS table
     report: Path | None = None
+    reused_from: str | None = None  # the run whose results were reused (inputs unchanged)
 
 
 def new_run_id() -> str:
@@ -56,20 +59,98 @@ def compute_use_cases(spark: SparkSession, database: str) -> tuple[dict[str, pa.
     return results, input_rows
 
 
+def input_fingerprint(settings: Settings, database: str, table_prefix: str) -> str:
+    """Every file of the four input tables plus the code that computes and publishes the results."""
+    from retailstream import fingerprint
+    from retailstream.usecases import questions, source
+
+    locations = []
+    conn = clients.hive_connect(settings)
+    try:
+        cur = conn.cursor()
+        for kind in source.REQUIRED + source.OPTIONAL:
+            cur.execute(f"SHOW TABLES IN {database} LIKE '{kind}'")
+            if not cur.fetchall():
+                continue
+            cur.execute(f"DESCRIBE FORMATTED {database}.{kind}")
+            location = next(row[1] for row in cur.fetchall() if row[0].strip() == "Location")
+            locations.append(location.removeprefix(settings.hdfs_url))
+    finally:
+        conn.close()
+    return fingerprint.combine(
+        fingerprint.hdfs_digest(locations, settings),
+        fingerprint.code_digest(questions, source, publish, sys.modules[__name__]),
+        database,
+        settings.rds_reports_database,
+        table_prefix,
+    )
+
+
+def _reusable_run(s: Settings, digest: str) -> Path | None:
+    """The latest published run, if it was computed from exactly these inputs and its RDS tables are
+    still whole (same row counts)."""
+    latest = s.reports_dir / publish.LATEST
+    try:
+        manifest, _ = publish.read_run(latest.resolve())
+    except (FileNotFoundError, OSError):
+        return None
+    if manifest.get("input_fingerprint") != digest:
+        return None
+    with clients.rds_cursor("analyst", s.rds_reports_database, settings=s) as cur:
+        for info in manifest["tables"].values():
+            table = info["rds_table"].split(".", 1)[1]
+            try:
+                cur.execute(f"SELECT COUNT(*) FROM `{table}`")
+            except Exception:  # dropped or renamed since: recompute
+                return None
+            if cur.fetchone()[0] != info["rows"]:
+                return None
+    return latest.resolve()
+
+
 def publish_use_cases(
     spark: SparkSession | None = None,
     settings: Settings | None = None,
     database: str | None = None,
     run_id: str | None = None,
     table_prefix: str = "",
+    force: bool = False,
 ) -> UseCaseRun:
-    """Stage ``usecases``: compute all ten from ``<database>.*`` and publish RDS tables and files."""
+    """Stage ``usecases``: compute all ten from ``<database>.*`` and publish RDS tables and files.
+
+    When the latest run was computed from the same input files with the same code and its RDS tables
+    are whole, recomputing would publish identical tables: the run reuses that run's results instead
+    (files copied under the new run id, RDS untouched, no Spark), unless ``force``."""
     from retailstream.usecases.questions import USE_CASES
 
     s = settings or get_settings()
     database = checked_identifier(database or s.hive_database)
     run_id = publish.checked_run_id(run_id or new_run_id())
     publish.checked_table_prefix(table_prefix)
+    digest = input_fingerprint(s, database, table_prefix)
+    previous = None if force else _reusable_run(s, digest)
+    if previous is not None:
+        with stage_run("usecases", s) as stage:
+            manifest, results = publish.read_run(previous)
+            reused_from = manifest.get("reused_from") or manifest["run_id"]
+            manifest = {**manifest, "run_id": run_id, "reused_from": reused_from}
+            run_dir = s.reports_dir / run_id
+            stage.bytes = publish.write_run_files(run_dir, results, manifest)
+            stage.rows_in = sum(count or 0 for count in manifest["input_rows"].values())
+            stage.rows_out = sum(table.num_rows for table in results.values())
+            stage.details = {"run_id": run_id, "database": database, "reused_from": reused_from}
+        log.info("use cases of %s unchanged since run %s: reused as run %s", database, reused_from, run_id)
+        return UseCaseRun(
+            run_id=run_id,
+            database=database,
+            run_dir=run_dir,
+            has_store_traffic=manifest["has_store_traffic"],
+            rows={name: table.num_rows for name, table in results.items()},
+            rds_tables={
+                name: info["rds_table"].split(".", 1)[1] for name, info in manifest["tables"].items()
+            },
+            reused_from=reused_from,
+        )
     with stage_run("usecases", s) as stage:
         if spark is None:
             from retailstream.spark import get_spark
@@ -84,6 +165,7 @@ def publish_use_cases(
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "has_store_traffic": input_rows["store_traffic"] is not None,
             "input_rows": input_rows,
+            "input_fingerprint": digest,
             "tables": {
                 name: {"rows": table.num_rows, "rds_table": f"{s.rds_reports_database}.{rds_tables[name]}"}
                 for name, table in results.items()

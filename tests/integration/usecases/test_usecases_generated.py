@@ -218,7 +218,7 @@ def test_uc10_with_and_without_offers(result, frames):
 def test_rerun_gives_identical_reporting_tables(spark, run_1x, hive_1x, reports_settings, rds_prefix):
     before = {name: read_rds_table(reports_settings, table) for name, table in run_1x.rds_tables.items()}
     rerun = publish_use_cases(
-        spark, reports_settings, database=hive_1x, run_id="gen-2", table_prefix=rds_prefix
+        spark, reports_settings, database=hive_1x, run_id="gen-2", table_prefix=rds_prefix, force=True
     )
     assert rerun.rds_tables == run_1x.rds_tables
     for name, table in rerun.rds_tables.items():
@@ -226,6 +226,19 @@ def test_rerun_gives_identical_reporting_tables(spark, run_1x, hive_1x, reports_
         assert rds_table_comment(reports_settings, table).endswith("run gen-2")  # really replaced
         first = pq.read_table(run_1x.run_dir / f"{name}.parquet")
         assert pq.read_table(rerun.run_dir / f"{name}.parquet").equals(first), name
+
+
+def test_rerun_on_unchanged_inputs_reuses_the_results(run_1x, hive_1x, reports_settings, rds_prefix):
+    before = {name: read_rds_table(reports_settings, table) for name, table in run_1x.rds_tables.items()}
+    reused = publish_use_cases(
+        None, reports_settings, database=hive_1x, run_id="gen-3", table_prefix=rds_prefix
+    )
+    assert reused.reused_from in ("gen-1", "gen-2")
+    assert reused.rds_tables == run_1x.rds_tables
+    for name, table in reused.rds_tables.items():
+        assert read_rds_table(reports_settings, table) == before[name], name
+        first = pq.read_table(run_1x.run_dir / f"{name}.parquet")
+        assert pq.read_table(reused.run_dir / f"{name}.parquet").equals(first), name
 
 
 NOTEBOOKS = sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))
