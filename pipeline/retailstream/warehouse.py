@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from retailstream import clients
 from retailstream.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -82,6 +83,18 @@ def ensure_database(spark: SparkSession, database: str, settings: Settings | Non
 
 def table_exists(spark: SparkSession, database: str, table: str) -> bool:
     return spark.catalog.tableExists(f"{database}.{table}")
+
+
+def hive_table_exists(settings: Settings, database: str, table: str) -> bool:
+    """Whether the table exists, asked through HiveServer2 (no Spark driver needed)."""
+    conn = clients.hive_connect(settings)
+    try:
+        cur = conn.cursor()
+        identifier(table)  # validates: the pattern below takes the bare name
+        cur.execute(f"SHOW TABLES IN {identifier(database)} LIKE '{table}'")
+        return bool(cur.fetchall())
+    finally:
+        conn.close()
 
 
 def partition_values(spark: SparkSession, database: str, table: str) -> set[str]:

@@ -275,6 +275,25 @@ def job_runs(settings: Settings | None = None) -> list[dict]:
     return sorted(runs, key=lambda r: r.get("StartedOn", ""), reverse=True)
 
 
+def latest_run(settings: Settings | None = None) -> dict | None:
+    """The newest run over the job's own locations (not a run started with other ones), as our runner
+    recorded it; reads one run record instead of all of them."""
+    s = settings or get_settings()
+    glue = clients.aws_client("glue", s)
+    defaults = glue.get_job(JobName=s.glue_job_name)["Job"].get("DefaultArguments", {})
+    own = [
+        run
+        for page in glue.get_paginator("get_job_runs").paginate(JobName=s.glue_job_name)
+        for run in page["JobRuns"]
+        if not run.get("Arguments")
+    ]
+    for api_run in sorted(own, key=lambda r: r["StartedOn"], reverse=True):
+        record = job_run(api_run["Id"], s, arguments=defaults)
+        if record:
+            return record
+    return None
+
+
 def wait_for(run_id: str, settings: Settings | None = None, timeout: float = 3600) -> dict:
     deadline = time.monotonic() + timeout
     while True:

@@ -60,13 +60,13 @@ def load_rds(settings: Settings | None = None, timeout: float = 600) -> dict:
     """Wait until the S3 events of the curated objects are drained into RDS by the Lambda, then check
     that every object the latest Glue run wrote was loaded in that version (reconciliation)."""
     from retailstream import clients
-    from retailstream.cleaning.jobs import job_runs
+    from retailstream.cleaning.jobs import latest_run
     from retailstream.loading.events import drain
 
     s = settings or get_settings()
-    # The newest run over the job's own locations (runs started with other locations are not ours).
-    runs = [r for r in job_runs(s) if not r.get("Arguments") and r.get("JobRunState") == "SUCCEEDED"]
-    written = (runs[0].get("Report") or {}).get("curated_objects", []) if runs else []
+    run = latest_run(s)
+    succeeded = run is not None and run.get("JobRunState") == "SUCCEEDED"
+    written = (run.get("Report") or {}).get("curated_objects", []) if succeeded else []
     report = drain(timeout, s, keys=[o["key"] for o in written] or None).to_dict()
     if written:
         marks = ",".join(["%s"] * len(written))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, get_args
 
@@ -26,7 +26,7 @@ from retailstream.settings import Settings, get_settings
 from retailstream.transfer import publish, spark_jdbc, sqoop
 from retailstream.transfer.tables import CHECK_COLUMN, TransferTable, transfer_table
 from retailstream.transfer.window import Window, next_window, save_watermark, wait_until_settled
-from retailstream.warehouse import identifier, table_exists
+from retailstream.warehouse import hive_table_exists, identifier
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -149,7 +149,7 @@ def _extract(
 
 
 def transfer_one(
-    spark: SparkSession,
+    spark: SparkSession | Callable[[], SparkSession],
     s: Settings,
     engine: str,
     table: TransferTable,
@@ -160,6 +160,9 @@ def transfer_one(
     tuning: Tuning,
     full: bool = False,
 ) -> TableTransfer:
+    """``spark`` may be a function returning the session: it is then called only when rows move (or the
+    Hive table must be created), so a run with nothing new does not start a Spark driver."""
+    session = spark if callable(spark) else (lambda: spark)
     source = f"{s.rds_database}.{rds_table}"
     target = f"{hive_database}.{hive_table}"
     lock = clients.rds_connect("pipeline", settings=s)
@@ -168,9 +171,9 @@ def transfer_one(
             cur.execute("SELECT GET_LOCK(%s, 0)", (_lock_name(target),))
             if cur.fetchone()[0] != 1:
                 raise TransferError(f"another transfer into {target} is running")
-        exists = table_exists(spark, hive_database, hive_table)
+        exists = hive_table_exists(s, hive_database, hive_table)
         if not exists:  # queryable (empty) even before RDS holds rows
-            publish.create_table(spark, table, hive_database, hive_table, s)
+            publish.create_table(session(), table, hive_database, hive_table, s)
         with clients.rds_cursor("analyst", settings=s) as cur:
             wait_until_settled(cur, rds_table, CHECK_COLUMN, s.transfer_lag_seconds)
             window = next_window(cur, target, s.transfer_lag_seconds, from_start=full or not exists)
@@ -188,6 +191,7 @@ def transfer_one(
         work_dir = f"{s.hdfs_staging_dir}/{rds_table}/{target}"
         client.delete(work_dir, recursive=True)  # leftovers of a failed run
         started = time.perf_counter()
+        spark = session()
         delta, staged = _extract(
             engine, spark, s, table, rds_table, window, (low, high), tuning, f"{work_dir}/delta"
         )
@@ -242,10 +246,15 @@ def transfer_tables(
         raise ValueError(f"unknown transfer engine {engine!r}; expected one of {', '.join(ENGINES)}")
     specs = [transfer_table(name) for name in tables]
     tuning = Tuning.of(s, parallelism=parallelism, fetch_size=fetch_size, direct=direct)
-    if spark is None:
-        from retailstream.spark import get_spark
 
-        spark = get_spark("retailstream-transfer")
+    def session() -> SparkSession:
+        nonlocal spark
+        if spark is None:
+            from retailstream.spark import get_spark
+
+            spark = get_spark("retailstream-transfer")
+        return spark
+
     database = hive_database or s.hive_database
     report = TransferReport(engine)
     with stage_run("transfer", s) as run:
@@ -253,7 +262,7 @@ def transfer_tables(
         for table in specs:
             report.tables.append(
                 transfer_one(
-                    spark,
+                    session,
                     s,
                     engine,
                     table,
