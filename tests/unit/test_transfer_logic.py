@@ -78,7 +78,7 @@ def test_sqoop_jdbc_import_arguments(settings):
     assert "mapreduce.framework.name=local" in generic and "mapreduce.jobtracker.address=local" in generic
     assert "mapreduce.local.map.tasks.maximum=4" in generic
     assert max(i for i, arg in enumerate(args) if arg == "-D") < args.index("--connect")  # -D first
-    assert _option(args, "--connect") == "jdbc:mysql://127.0.0.1:3307/retail"
+    assert _option(args, "--connect") == f"jdbc:mysql://{settings.rds_host}:{settings.rds_port}/retail"
     assert _option(args, "--driver") == "org.mariadb.jdbc.Driver"
     assert _option(args, "--fetch-size") == "10000" and _option(args, "-m") == "4"
     assert _option(args, "--split-by") == "store"
