@@ -209,7 +209,7 @@ def airflow_env(s: Settings, layout: LabLayout) -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_FOLDER": str(s.home / "pipeline" / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__CORE__PARALLELISM": "2",  # two cores; each LocalExecutor worker holds ~150 MB
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__API__HOST": s.bind_host,
