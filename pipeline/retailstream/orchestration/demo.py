@@ -152,6 +152,21 @@ def links(settings: Settings, report: Path | None) -> Table:
 DEMO_DATA = {"scale": 1, "seed": 42, "defects": 25}
 
 
+def dashboards_status(settings: Settings, wait: float = 30) -> str:
+    """Whether every Grafana panel's PromQL returns data now (Prometheus scrapes every few seconds, so
+    give it a moment after the run)."""
+    from retailstream.monitoring.dashboards import check_panel_queries, panel_queries
+
+    deadline = time.monotonic() + wait
+    while (empty := check_panel_queries(settings)) and time.monotonic() < deadline:
+        time.sleep(3)
+    total = len(panel_queries())
+    if not empty:
+        return f"dashboards: all {total} panel queries return data in Prometheus"
+    missing = "; ".join(f"{q.dashboard} / {q.panel}" for q in empty)
+    return f"[yellow]dashboards: {len(empty)} of {total} panel queries return no data yet:[/yellow] {missing}"
+
+
 def run_demo(settings: Settings | None = None, console: Console | None = None, timeout: float = 3600) -> int:
     """The whole demo; returns a process exit code (0 when the DAG run succeeded)."""
     from retailstream.datasets.generator import GenerationRequest
@@ -188,6 +203,7 @@ def run_demo(settings: Settings | None = None, console: Console | None = None, t
     for table in summary_tables(started_epoch, s, read_findings(report_dir)):
         console.print(table)
     console.print(links(s, report if report.exists() else None))
+    console.print(dashboards_status(s))
     if state != "success":
         failed = [t for t in client.task_states(DAG_ID, run_id) if t.state == "failed"]
         for t in failed:
