@@ -13,7 +13,7 @@ GO_TOOLS := $(shell grep -v '^\#' pipeline/setup/go-tools.txt)
 GO      ?= $(shell command -v go || echo /usr/local/go/bin/go)
 PYTEST_ARGS ?=
 
-.PHONY: help setup setup-apt setup-python setup-jvm setup-go lock lint test unit data up down status clean bench demo
+.PHONY: help setup setup-apt setup-python setup-jvm setup-go lock lint test unit data up down status clean bench demo compose-build compose-up compose-demo compose-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -105,3 +105,26 @@ unit: setup ## fast tests of pure logic (no lab)
 # pytest exits 5 when no test ran: that fails the target on purpose.
 test: up ## the whole test suite against the running lab
 	$(PYTEST) $(PYTEST_ARGS)
+
+# --- the compose stack (compose/, images/): the same lab in containers; needs a Docker engine -----------
+COMPOSE ?= docker-compose
+# Project name: container, network and volume names start with it (retailstream_mariadb-data, …).
+STACK   := $(COMPOSE) -p retailstream -f compose/docker-compose.yml
+RUNTIME_IMAGE := retailstream/runtime:latest
+
+compose-build: $(LAB)/.secrets ## build the compose stack's image (its Debian base too where no registry serves it)
+	@docker image inspect debian:bookworm-slim >/dev/null 2>&1 || docker pull -q debian:bookworm-slim 2>/dev/null \
+	  || images/base/debootstrap-base.sh
+	@cp /usr/local/share/ca-certificates/*.crt images/runtime/extra-ca/ 2>/dev/null || true
+	DOCKER_BUILDKIT=0 docker build --network host -f images/runtime/Dockerfile -t $(RUNTIME_IMAGE) .
+
+compose-up: compose-build ## start the compose stack; returns when its bootstrap has checked every service
+	$(STACK) up -d
+	@code=$$(docker wait "$$($(STACK) ps -q bootstrap)"); \
+	  $(STACK) logs --no-color --tail 30 bootstrap; exit $$code
+
+compose-demo: compose-up ## the demo inside the compose stack: the DAG through the stack's Airflow REST API
+	$(STACK) exec -T airflow-scheduler retailstream pipeline demo
+
+compose-down: ## stop the compose stack (its volumes are kept)
+	$(STACK) down

@@ -28,6 +28,7 @@ GENERATED_SECRETS = (
     "airflow_admin_password",
     "airflow_jwt_secret",
     "jupyter_token",
+    "grafana_admin_password",
 )
 
 
@@ -167,6 +168,9 @@ class Settings(BaseSettings):
     jupyter_host: str = "127.0.0.1"
     jupyter_port: int = 8888
     jupyter_token: SecretStr = SecretStr("")
+
+    # --- dashboards (Grafana runs only in the compose stack) ---------------------------------------
+    grafana_admin_password: SecretStr = SecretStr("")
 
     # --- derived endpoints --------------------------------------------------------------------------
     @property

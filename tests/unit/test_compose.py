@@ -1,0 +1,136 @@
+"""compose/docker-compose.yml describes the same lab as services.py, with settings only (no engine needed;
+`docker-compose config` runs too when docker-compose is installed)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from retailstream.lab.layout import LabLayout
+from retailstream.lab.services import build_services
+from retailstream.settings import ENV_FILE, GENERATED_SECRETS, PROJECT_ROOT, Settings
+
+COMPOSE_FILE = PROJECT_ROOT / "compose" / "docker-compose.yml"
+RUNTIME_IMAGE = "retailstream/runtime:latest"
+ONE_SHOT = "bootstrap"
+OPTIONAL = {"grafana"}  # behind a profile: an official image no registry serves here
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+@pytest.fixture(scope="module")
+def lab_services() -> dict:
+    settings = Settings()
+    return {svc.name: svc for svc in build_services(settings, LabLayout.of(settings))}
+
+
+def _runtime(compose: dict) -> dict[str, dict]:
+    return {name: svc for name, svc in compose["services"].items() if svc.get("image") == RUNTIME_IMAGE}
+
+
+def test_every_lab_service_is_a_compose_service_running_its_own_command(compose, lab_services):
+    assert "version" not in compose  # compose-spec
+    runtime = _runtime(compose)
+    assert set(runtime) == set(lab_services) | {ONE_SHOT}
+    assert set(compose["services"]) == set(runtime) | OPTIONAL
+    for name in lab_services:
+        svc = runtime[name]
+        assert svc["command"] == ["retailstream", "lab", "run-service", name]
+        assert svc["healthcheck"]["test"] == ["CMD", "python", "-m", "retailstream.lab.healthcheck", name]
+        assert svc["restart"] == "unless-stopped" and svc["init"] is True
+    for name, svc in compose["services"].items():
+        assert svc.get("image"), name
+        assert name == ONE_SHOT or svc.get("healthcheck"), f"{name} has no healthcheck"
+    assert runtime[ONE_SHOT]["restart"] == "no"
+    assert runtime[ONE_SHOT]["command"][:3] == ["retailstream", "lab", "bootstrap"]
+
+
+def test_the_image_is_built_from_the_runtime_dockerfile_on_debian_slim(compose):
+    build = _runtime(compose)["mariadb"]["build"]
+    dockerfile = COMPOSE_FILE.parent / build["context"] / build["dockerfile"]
+    stages = re.findall(r"^FROM (\S+)", dockerfile.read_text(), flags=re.M)
+    assert stages and set(stages) == {"debian:bookworm-slim"}
+
+
+def test_dependencies_are_the_native_start_order_and_wait_for_health(compose, lab_services):
+    runtime = _runtime(compose)
+    for name, svc in lab_services.items():
+        depends = runtime[name].get("depends_on", {})
+        assert set(depends) == set(svc.after), name
+        assert all(d["condition"] == "service_healthy" for d in depends.values())
+    bootstrap = runtime[ONE_SHOT]["depends_on"]
+    assert set(bootstrap) == set(lab_services)
+    assert all(d["condition"] == "service_healthy" for d in bootstrap.values())
+
+
+def test_environment_names_only_settings_and_every_client_endpoint_names_a_service(
+    compose, lab_services, monkeypatch
+):
+    runtime = _runtime(compose)
+    environments = [svc["environment"] for svc in runtime.values()]
+    assert all(env == environments[0] for env in environments)
+    env = environments[0]
+    for var in env:
+        assert var.startswith("RETAILSTREAM_"), var
+        assert var.removeprefix("RETAILSTREAM_").lower() in Settings.model_fields, f"{var} is no setting"
+    for var, value in env.items():
+        monkeypatch.setenv(var, str(value))
+    s = Settings(_env_file=None)
+    assert s.bind_host == "0.0.0.0"
+    hosts = {name: getattr(s, name) for name in Settings.model_fields if name.endswith("_host")}
+    hosts.pop("bind_host")
+    hosts.pop("spark_driver_host")  # local mode: the driver's own executors, inside its container
+    for name, host in hosts.items():
+        assert host in compose["services"], f"{name}={host} is not a compose service"
+    assert s.aws_endpoint_url == f"http://moto:{s.moto_port}"
+    assert "%" in s.rds_account_hosts
+    # Each published container port is the one the service listens on per the settings.
+    for name, svc in runtime.items():
+        for mapping in svc.get("ports", []):
+            assert int(mapping.rsplit(":", 1)[1]) in lab_services[name].ports, (name, mapping)
+
+
+def test_secrets_come_from_the_ignored_env_file_and_uis_bind_loopback(compose):
+    text = COMPOSE_FILE.read_text()
+    secret_vars = {f"RETAILSTREAM_{name.upper()}" for name in GENERATED_SECRETS}
+    for name, svc in compose["services"].items():
+        assert svc["env_file"] == "../.env", name
+        for var, value in (svc.get("environment") or {}).items():
+            assert var not in secret_vars, f"{name} sets {var} literally"
+            if re.search(r"PASSWORD|SECRET|TOKEN", var):
+                # Expanded by the program from the variable env_file provides ($$: not compose's).
+                reference = re.fullmatch(r"\$\$__env\{(\w+)\}", str(value))
+                assert reference and reference[1] in secret_vars, f"{name}: {var} is a literal"
+        for mapping in svc.get("ports", []):
+            assert mapping.startswith("127.0.0.1:"), f"{name} publishes {mapping} beyond loopback"
+    if ENV_FILE.exists():
+        values = [line.split("=", 1)[1] for line in ENV_FILE.read_text().splitlines() if "=" in line]
+        assert not [v for v in values if len(v) >= 8 and v in text], "a value of .env is in the compose file"
+
+
+def test_docker_compose_accepts_the_file():
+    if not shutil.which("docker-compose"):
+        pytest.skip("docker-compose is not installed: structural checks only")
+    if not ENV_FILE.exists():
+        pytest.skip(".env (env_file of every service) is missing: run `make setup`")
+    result = subprocess.run(
+        ["docker-compose", "-f", str(COMPOSE_FILE), "--profile", "grafana", "config", "-q"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    services = subprocess.run(
+        ["docker-compose", "-f", str(COMPOSE_FILE), "--profile", "grafana", "config", "--services"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert set(services) == set(yaml.safe_load(COMPOSE_FILE.read_text())["services"])
