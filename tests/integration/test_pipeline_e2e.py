@@ -252,7 +252,7 @@ def test_weekly_drops_are_processed_once(clean):
 
 def test_rds_outage_retries_notifies_and_recovers(clean, lab, settings, tmp_path):
     s, env = _namespace(settings, f"e2e_outage_{uuid.uuid4().hex[:6]}", tmp_path)
-    receiver = f"http://{settings.bind_host}:{settings.alert_webhook_port}/alerts"
+    receiver = f"{settings.alert_receiver_url}/alerts"
     since = time.time()
     airflow_home = tmp_path / "airflow"
     try:
