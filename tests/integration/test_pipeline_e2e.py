@@ -27,6 +27,7 @@ from retailstream.cleaning.jobs import job_runs
 from retailstream.cli import app
 from retailstream.lab import namespace
 from retailstream.orchestration.dag_test import finish_dag_test, run_dag_test, start_dag_test
+from retailstream.orchestration.demo import stage_metrics
 from retailstream.settings import namespace_env, namespaced_values
 
 STORES, SEED, DEFECTS = 3, 7, 4
@@ -120,6 +121,7 @@ def clean(lab, settings, tmp_path_factory):
 
     runs = [run_dag_test(env, root / "airflow", MONDAYS[0])]
     states = [_rds_state(s)]
+    first_run_metrics = stage_metrics(s)
     shutil.copytree(held, incoming, dirs_exist_ok=True)  # the next week's files arrive
     runs.append(run_dag_test(env, root / "airflow", MONDAYS[1]))
     states.append(_rds_state(s))
@@ -130,6 +132,7 @@ def clean(lab, settings, tmp_path_factory):
         "settings": s,
         "runs": runs,
         "rds_states": states,
+        "first_run_metrics": first_run_metrics,
         "held_files": held_files,
         "glue_runs": list(reversed(job_runs(s))),  # oldest first
         "reporting_after_drop": reporting_after_drop,
@@ -183,6 +186,18 @@ def test_raw_to_curated_reconciles_with_the_injected_defects(clean):
         for o in page.get("Contents", [])
     )
     assert quarantined == len(defects["bad_rows"])
+
+
+def test_every_stage_reports_a_reconciled_first_run(clean):
+    """What each stage pushed for the first run adds up, hop by hop."""
+    metrics = clean["first_run_metrics"]
+    glue = clean["glue_runs"][0]["Report"]["totals"]
+    assert metrics["glue_job"].rows_in == glue["rows_in"]
+    assert metrics["lambda_load"].rows_in == glue["rows_curated"]  # every curated row reached the loader
+    assert metrics["transfer"].rows_in == metrics["lambda_load"].rows_out
+    for stage, m in metrics.items():
+        assert m.status == 1, stage
+        assert m.rows_in == m.rows_out + m.rows_quarantined + m.rows_duplicate, stage
 
 
 def test_curated_to_rds_and_rds_to_hive(clean):

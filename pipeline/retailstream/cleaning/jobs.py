@@ -281,11 +281,17 @@ def latest_run(settings: Settings | None = None) -> dict | None:
     s = settings or get_settings()
     glue = clients.aws_client("glue", s)
     defaults = glue.get_job(JobName=s.glue_job_name)["Job"].get("DefaultArguments", {})
+    locations = [key for key in defaults if key.endswith("_uri")]
+
+    def own_locations(run: dict) -> bool:  # the API may echo the defaults as the run's arguments
+        arguments = {**defaults, **run.get("Arguments", {})}
+        return all(arguments[key] == defaults[key] for key in locations)
+
     own = [
         run
         for page in glue.get_paginator("get_job_runs").paginate(JobName=s.glue_job_name)
         for run in page["JobRuns"]
-        if not run.get("Arguments")
+        if own_locations(run)
     ]
     for api_run in sorted(own, key=lambda r: r["StartedOn"], reverse=True):
         record = job_run(api_run["Id"], s, arguments=defaults)
