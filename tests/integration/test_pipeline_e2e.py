@@ -197,7 +197,8 @@ def test_every_stage_reports_a_reconciled_first_run(clean):
     assert metrics["transfer"].rows_in == metrics["lambda_load"].rows_out
     for stage, m in metrics.items():
         assert m.status == 1, stage
-        assert m.rows_in == m.rows_out + m.rows_quarantined + m.rows_duplicate, stage
+        if stage != "usecases":  # an aggregation: its rows out are answers, not moved input rows
+            assert m.rows_in == m.rows_out + m.rows_quarantined + m.rows_duplicate, stage
 
 
 def test_curated_to_rds_and_rds_to_hive(clean):
