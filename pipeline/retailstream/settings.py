@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -171,6 +171,14 @@ class Settings(BaseSettings):
 
     # --- dashboards (Grafana runs only in the compose stack) ---------------------------------------
     grafana_admin_password: SecretStr = SecretStr("")
+
+    @model_validator(mode="after")
+    def _endpoint_follows_moto_port(self) -> Settings:
+        # The default endpoint is the lab's moto server: it moves with moto_port unless set explicitly
+        # (a compose service name, or empty for real AWS).
+        if "aws_endpoint_url" not in self.model_fields_set:
+            self.aws_endpoint_url = f"http://127.0.0.1:{self.moto_port}"
+        return self
 
     # --- derived endpoints --------------------------------------------------------------------------
     @property

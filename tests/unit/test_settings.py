@@ -68,3 +68,10 @@ def test_a_namespace_moves_every_data_location(tmp_path: Path):
     assert namespace_env(base, "e2e_1", tmp_path)["RETAILSTREAM_HIVE_DATABASE"] == "retail_ns_e2e_1_retail"
     with pytest.raises(ValueError):
         namespaced_values(base, "Bad-Tag", tmp_path)
+
+
+def test_the_lab_endpoint_follows_the_moto_port(monkeypatch):
+    monkeypatch.setenv("RETAILSTREAM_MOTO_PORT", "25000")
+    assert Settings().aws_endpoint_url == "http://127.0.0.1:25000"
+    monkeypatch.setenv("RETAILSTREAM_AWS_ENDPOINT_URL", "http://moto:5000")
+    assert Settings().aws_endpoint_url == "http://moto:5000"
