@@ -79,19 +79,6 @@ class AirflowClient:
             TaskState(i["task_id"], i["state"], i.get("try_number") or 0, i.get("duration")) for i in items
         ]
 
-    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value"):
-        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}"
-        return self._call("GET", path, params={"deserialize": "true"}).get("value")
-
-    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str:
-        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}"
-        content = self._call("GET", path, params={"full_content": "true"}).get("content", "")
-        if isinstance(content, list):
-            return "\n".join(
-                str(line.get("event", line)) if isinstance(line, dict) else str(line) for line in content
-            )
-        return str(content)
-
     def follow(self, dag_id: str, run_id: str, on_update=None, timeout: float = 1800, poll: float = 2) -> str:
         """Poll until the run finishes; ``on_update(states)`` sees every change. Returns the run state."""
         deadline = time.monotonic() + timeout
