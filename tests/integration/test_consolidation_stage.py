@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from retailstream import clients
-from retailstream.consolidation import ConsolidationError, consolidate
+from retailstream.consolidation.report import ConsolidationError, consolidate
 from retailstream.rds import sandbox
 from retailstream.rds.schema import ensure_schema
 

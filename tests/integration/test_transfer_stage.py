@@ -15,7 +15,7 @@ from retailstream import clients
 from retailstream.datasets.generator import GenerationRequest, generate
 from retailstream.rds import sandbox
 from retailstream.rds.schema import ensure_schema
-from retailstream.transfer import transfer_tables
+from retailstream.transfer.incremental import transfer_tables
 from retailstream.transfer.window import forget_watermarks
 
 TABLES = ("stores", "sales", "store_traffic")
