@@ -18,7 +18,14 @@ from stage1_support import generated_tree, purge_bucket_prefix, unique
 from retailstream import clients
 from retailstream.catalog.crawler import crawl_location
 from retailstream.cleaning import run_clean_merge
-from retailstream.cleaning.jobs import job_run, register_job
+from retailstream.cleaning.jobs import (
+    ConcurrentRunsExceeded,
+    JobRunFailed,
+    job_run,
+    register_job,
+    run_slot,
+    wait_for,
+)
 from retailstream.ingest import upload_incoming
 from retailstream.s3util import S3Location, iter_objects
 
@@ -282,3 +289,34 @@ def test_crawler_catalogs_raw_and_curated_tables(settings, scope):
             for table in glue.get_tables(DatabaseName=db)["TableList"]:
                 glue.delete_table(DatabaseName=db, Name=table["Name"])
             glue.delete_database(Name=db)
+
+
+def test_one_run_at_a_time_over_the_same_locations(settings, scope):
+    """MaxConcurrentRuns=1: a start while a run executes is refused (no run recorded), as Glue's
+    ConcurrentRunsExceededException; two starts racing each other leave exactly one run that did work."""
+    glue = clients.aws_client("glue")
+    arguments = scope["arguments"]
+    known = {r["Id"] for r in glue.get_job_runs(JobName=settings.glue_job_name)["JobRuns"]}
+
+    executing = run_slot(arguments["--state_uri"])  # what an executing run holds
+    with executing, pytest.raises(ConcurrentRunsExceeded, match="MaxConcurrentRuns=1"):
+        run_clean_merge(settings, arguments=arguments)
+    assert {r["Id"] for r in glue.get_job_runs(JobName=settings.glue_job_name)["JobRuns"]} == known
+    # another location's slot is independent
+    with run_slot(arguments["--state_uri"] + "-elsewhere"):
+        assert run_clean_merge(settings, arguments=arguments)["JobRunState"] == "SUCCEEDED"
+
+    background = run_clean_merge(settings, arguments=arguments, wait=False)
+    try:
+        second = run_clean_merge(settings, arguments=arguments)
+    except ConcurrentRunsExceeded:
+        second = None  # refused at the start: the background run held the slot already
+    except JobRunFailed as failed:
+        second = failed.run
+    first = wait_for(background["Id"], settings, timeout=300)
+    finished = [run for run in (first, second) if run]
+    states = sorted(run["JobRunState"] for run in finished)
+    assert states in (["SUCCEEDED"], ["FAILED", "SUCCEEDED"])
+    for run in finished:
+        if run["JobRunState"] == "FAILED":
+            assert "ConcurrentRunsExceededException" in run["ErrorMessage"]

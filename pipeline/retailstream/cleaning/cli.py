@@ -37,7 +37,7 @@ def run(
 ) -> None:
     """StartJobRun and execute it with the local job runner; prints the run record."""
     from retailstream.cleaning import run_clean_merge
-    from retailstream.cleaning.jobs import JobRunFailed
+    from retailstream.cleaning.jobs import ConcurrentRunsExceeded, JobRunFailed
 
     _logging()
     given = {
@@ -51,6 +51,9 @@ def run(
     except JobRunFailed as failed:
         typer.echo(json.dumps(failed.run, indent=1), err=True)
         raise typer.Exit(1) from None
+    except ConcurrentRunsExceeded as busy:
+        typer.echo(str(busy), err=True)
+        raise typer.Exit(2) from None
     typer.echo(json.dumps(record, indent=1))
 
 

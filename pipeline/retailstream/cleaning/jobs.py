@@ -11,12 +11,16 @@ report — under ``<state_uri>/runs/<run id>/`` in S3, where `retailstream glue 
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import logging
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
@@ -39,6 +43,28 @@ class JobRunFailed(RuntimeError):
     def __init__(self, run: dict):
         super().__init__(f"Glue job run {run['Id']} {run['JobRunState']}: {run.get('ErrorMessage', '')}")
         self.run = run
+
+
+class ConcurrentRunsExceeded(RuntimeError):
+    """Glue's ConcurrentRunsExceededException: the job allows one run at a time (MaxConcurrentRuns=1)."""
+
+
+@contextmanager
+def run_slot(state_uri: str) -> Iterator[None]:
+    """The job's single run slot for one state location, held while a run executes: two runs over the
+    same bookmark would both merge the same pending files. A host-local lock is enough because the
+    local job runner executes every run on the host that started it."""
+    digest = hashlib.sha256(state_uri.encode()).hexdigest()[:16]
+    path = Path(tempfile.gettempdir()) / f"retailstream-glue-{digest}.lock"
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConcurrentRunsExceeded(
+                f"ConcurrentRunsExceededException: a run of the job over {state_uri} is still running "
+                "(MaxConcurrentRuns=1)"
+            ) from None
+        yield  # closing the file releases the lock, also when the process dies
 
 
 def state_location(s: Settings) -> S3Location:
@@ -152,12 +178,16 @@ def start_run(
     settings: Settings | None = None, arguments: dict[str, str] | None = None, wait: bool = True
 ) -> dict:
     """StartJobRun through the Glue API, then execute the run locally; with ``wait`` return the
-    finished run (raising ``JobRunFailed`` if it failed), else return at once with the run RUNNING."""
+    finished run (raising ``JobRunFailed`` if it failed), else return at once with the run RUNNING.
+    Like Glue, refuses to start while another run over the same locations executes
+    (``ConcurrentRunsExceeded``), without recording a run."""
     s = settings or get_settings()
     glue, s3 = clients.aws_client("glue", s), clients.aws_client("s3", s)
     job = glue.get_job(JobName=s.glue_job_name)["Job"]
-    run_id = glue.start_job_run(JobName=s.glue_job_name, Arguments=arguments or {})["JobRunId"]
     merged = {**job.get("DefaultArguments", {}), **(arguments or {})}
+    with run_slot(merged["--state_uri"]):
+        pass  # free now; execute_run takes it (a start racing this one fails its run instead)
+    run_id = glue.start_job_run(JobName=s.glue_job_name, Arguments=arguments or {})["JobRunId"]
     run = {
         "Id": run_id,
         "JobName": s.glue_job_name,
@@ -193,6 +223,17 @@ def execute_run(run_id: str, settings: Settings | None = None) -> dict:
         "JobName": s.glue_job_name,
         "StartedOn": _now(),
     }
+    try:
+        with run_slot(merged["--state_uri"]):
+            return _execute(run, job, merged, where, s3, s)
+    except ConcurrentRunsExceeded as busy:
+        run.update(JobRunState="FAILED", CompletedOn=_now(), ErrorMessage=str(busy))
+        _save(s3, where, run)
+        raise JobRunFailed(run) from busy
+
+
+def _execute(run: dict, job: dict, merged: dict, where: S3Location, s3, s: Settings) -> dict:
+    run_id = run["Id"]
     script = S3Location.parse(job["Command"]["ScriptLocation"])
     began = time.monotonic()
     with stage_run("glue_job", s) as stage, tempfile.TemporaryDirectory(prefix="glue-") as workdir:
