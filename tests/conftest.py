@@ -3,9 +3,18 @@ starts it first. One SparkSession serves the whole test session."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import uuid
+
 import pytest
 
 from retailstream.settings import Settings, get_settings
+
+# The stage metrics the tests push carry a pipeline label of their own (deleted at the end), so
+# `make test` never overwrites the real pipeline's series in Prometheus or fires its alerts. Set before
+# any settings are read, so that child processes (a background Glue run, DAG tests) inherit it too.
+os.environ["RETAILSTREAM_PIPELINE_NAME"] = f"tests-{uuid.uuid4().hex[:8]}"
 
 
 def pytest_collection_modifyitems(config, items):
@@ -19,6 +28,15 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     return get_settings()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _delete_test_metrics(settings):
+    yield
+    from retailstream.monitoring.metrics import delete_pushed_metrics
+
+    with contextlib.suppress(OSError):  # no Pushgateway (unit tests without the lab): nothing pushed
+        delete_pushed_metrics(settings)
 
 
 @pytest.fixture(scope="session")

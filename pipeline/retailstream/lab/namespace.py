@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import contextlib
 
-import requests
 from botocore.exceptions import ClientError
 
 from retailstream import clients
 from retailstream.lab import bootstrap
 from retailstream.lab.aws import ensure_aws_resources
 from retailstream.lab.layout import LabLayout
-from retailstream.monitoring.metrics import STAGES
+from retailstream.monitoring.metrics import delete_pushed_metrics
 from retailstream.rds.schema import ensure_schema
 from retailstream.settings import NAMESPACE_DATABASE_PREFIX, Settings
 
@@ -86,9 +85,4 @@ def destroy(s: Settings) -> None:
     root = s.hdfs_warehouse_dir.split("/retail/")[0]
     if root.startswith("/namespaces/"):
         hdfs.delete(root, recursive=True)
-    for stage in STAGES:
-        requests.delete(
-            f"{s.pushgateway_url}/metrics/job/{s.metrics_job}/stage/{stage}/pipeline/{s.pipeline_name}",
-            timeout=5,
-        )
-    requests.delete(f"{s.pushgateway_url}/metrics/job/{s.metrics_job}/pipeline/{s.pipeline_name}", timeout=5)
+    delete_pushed_metrics(s)

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Gauge, pushadd_to_gateway
+from prometheus_client import CollectorRegistry, Gauge, delete_from_gateway, pushadd_to_gateway
 
 from retailstream.settings import Settings, get_settings
 
@@ -84,6 +84,17 @@ def push_stage_metrics(run: StageRun, ok: bool, duration: float, settings: Setti
         )
     except OSError as exc:
         log.warning("metrics for stage %s not pushed (%s): %s", run.stage, s.pushgateway_url, exc)
+
+
+def delete_pushed_metrics(settings: Settings) -> None:
+    """Drop every Pushgateway group of ``settings.pipeline_name`` (stage and pipeline gauges), e.g. a
+    test pipeline's, so Prometheus stops seeing its series."""
+    s = settings
+    groups = [{"stage": stage, "pipeline": s.pipeline_name} for stage in STAGES] + [
+        {"pipeline": s.pipeline_name}
+    ]
+    for grouping_key in groups:
+        delete_from_gateway(s.pushgateway_url, job=s.metrics_job, grouping_key=grouping_key, timeout=5)
 
 
 @contextmanager
