@@ -13,7 +13,7 @@ GO_TOOLS := $(shell grep -v '^\#' pipeline/setup/go-tools.txt)
 GO      ?= $(shell command -v go || echo /usr/local/go/bin/go)
 PYTEST_ARGS ?=
 
-.PHONY: help setup setup-apt setup-python setup-jvm setup-go lock lint test unit data up down status clean bench demo compose-build compose-up compose-demo compose-down
+.PHONY: help setup setup-apt setup-python setup-jvm setup-go lock lint test unit data up down status clean bench demo walkthrough compose-build compose-up compose-demo compose-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -84,6 +84,9 @@ clean: ## stop the lab and wipe its state
 
 demo: up ## run the whole pipeline on the bundled synthetic data through Airflow; prints the summary
 	$(RS) pipeline demo
+
+walkthrough: up ## run the demo and record a walkthrough of every UI: reports/walkthrough/{walkthrough.mp4,index.html}
+	$(RS) walkthrough record
 
 bench: up ## benchmarks, measured side by side (ratios); results in bench-results/
 	$(RS) bench

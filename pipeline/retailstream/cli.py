@@ -18,6 +18,7 @@ from retailstream.rds.cli import rds_app
 from retailstream.settings import ensure_env_file, get_settings
 from retailstream.transfer.cli import transfer_app
 from retailstream.usecases.cli import usecases_app
+from retailstream.walkthrough.cli import walkthrough_app
 
 app = typer.Typer(no_args_is_help=True, help="RetailStream: a retail data pipeline on real engines.")
 app.add_typer(lab_app, name="lab")
@@ -33,6 +34,7 @@ app.add_typer(features_app, name="features")
 app.add_typer(rds_app, name="rds")
 app.add_typer(transfer_app, name="transfer")
 app.add_typer(pipeline_app, name="pipeline")
+app.add_typer(walkthrough_app, name="walkthrough")
 
 
 @app.command()

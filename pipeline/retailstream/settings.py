@@ -169,6 +169,9 @@ class Settings(BaseSettings):
     jupyter_port: int = 8888
     jupyter_token: SecretStr = SecretStr("")
 
+    # --- the walkthrough recorder (Debian's chromium, driven by Playwright) ------------------------
+    chromium_path: Path = Path("/usr/bin/chromium")
+
     # --- dashboards (Grafana runs only in the compose stack) ---------------------------------------
     grafana_admin_password: SecretStr = SecretStr("")
 

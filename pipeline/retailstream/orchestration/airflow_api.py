@@ -70,6 +70,14 @@ class AirflowClient:
             body["dag_run_id"] = run_id
         return self._call("POST", f"/dags/{dag_id}/dagRuns", json=body)["dag_run_id"]
 
+    def latest_run_id(self, dag_id: str, state: str | None = None) -> str | None:
+        """The newest run (by start), optionally only in ``state``; None when there is none."""
+        params: dict = {"order_by": "-start_date", "limit": 1}
+        if state:
+            params["state"] = state
+        runs = self._call("GET", f"/dags/{dag_id}/dagRuns", params=params)["dag_runs"]
+        return runs[0]["dag_run_id"] if runs else None
+
     def run_state(self, dag_id: str, run_id: str) -> str:
         return self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
 

@@ -129,8 +129,11 @@ def links(settings: Settings, report: Path | None) -> Table:
             "Airflow",
             f"{settings.airflow_url}/dags/{DAG_ID}  (user {settings.airflow_admin_user}, password in .env)",
         ),
-        ("Prometheus", f"{settings.prometheus_url}/alerts"),
-        ("Alertmanager", settings.alertmanager_url),
+        ("Prometheus", f"{settings.prometheus_url}/classic/alerts"),  # Debian's build serves the classic UI
+        (
+            "Alertmanager",
+            f"{settings.alertmanager_url}/api/v2/alerts  (no web UI in Debian's package; amtool)",
+        ),
         ("Pushgateway", settings.pushgateway_url),
         ("JupyterLab", f"{settings.jupyter_url}/lab  (token in .env: RETAILSTREAM_JUPYTER_TOKEN)"),
         (
