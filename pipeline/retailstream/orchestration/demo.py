@@ -200,6 +200,8 @@ def run_demo(settings: Settings | None = None, console: Console | None = None, t
         state = client.follow(
             DAG_ID, run_id, on_update=lambda st: live.update(_progress_table(st, started)), timeout=timeout
         )
+    if not console.is_interactive:
+        console.line()  # a non-interactive Live prints its last table without the closing newline
     console.print(f"DAG run {run_id}: [bold]{state}[/bold] in {time.monotonic() - started:.0f}s")
     report_dir = s.reports_dir / safe_run_id(run_id)
     report = report_dir / "report.html"
