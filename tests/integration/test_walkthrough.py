@@ -120,3 +120,11 @@ def test_a_page_that_does_not_show_its_text_fails_the_recording(settings, lab, t
     assert f"{settings.prometheus_url}/classic/alerts " in str(failure.value)  # named, without its query
     assert "secret" not in str(failure.value)
     assert not (tmp_path / "shots" / "missing.png").exists()
+
+
+def test_it_never_replaces_a_folder_that_holds_something_else(settings, lab, tmp_path):
+    keep = tmp_path / "notes.txt"
+    keep.write_text("mine")
+    with pytest.raises(WalkthroughError, match="not empty and holds no earlier walkthrough"):
+        record(settings, tmp_path)
+    assert keep.read_text() == "mine"

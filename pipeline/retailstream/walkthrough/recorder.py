@@ -207,6 +207,7 @@ def record(
     report = s.reports_dir / safe_run_id(run_id) / "report.html"
     if not report.exists():
         raise WalkthroughError(f"{report} is missing: the run {run_id} did not write its report here")
+    _replaceable(out)
     shutil.rmtree(out, ignore_errors=True)
     (out / "shots").mkdir(parents=True)
     (out / "slides").mkdir()
@@ -245,6 +246,13 @@ def record(
     (out / "index.html").write_text(index_page(manifest))
     shutil.rmtree(out / "shots")
     return manifest
+
+
+def _replaceable(out: Path) -> None:
+    """Only an earlier walkthrough (or an empty folder) is replaced: ``--out`` must never wipe a folder
+    that holds something else."""
+    if out.exists() and any(out.iterdir()) and not (out / "walkthrough.json").exists():
+        raise WalkthroughError(f"{out} is not empty and holds no earlier walkthrough: choose another --out")
 
 
 def _sign_in_to_airflow(page, s: Settings) -> None:
