@@ -72,7 +72,7 @@ def test_walkthrough_records_checked_slides_and_a_video(settings, successful_run
         assert settings.secret(secret) not in written
     page = (out / "index.html").read_text()
     assert all(s["file"] in page for s in slides) and manifest["video"] in page
-    assert not (out / "shots").exists()
+    assert not (out / "shots").exists() and not (tmp_path / ".walkthrough.partial").exists()
 
     entries = "stream=codec_name,width,height:format=duration"
     probe = subprocess.run(

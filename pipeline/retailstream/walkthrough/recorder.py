@@ -195,9 +195,9 @@ def record(
     terminal: Console | None = None,
     on_slide: Callable[[str], None] | None = None,
 ) -> dict:
-    """Record the walkthrough of the latest successful DAG run into ``out`` (replacing what was there);
-    ``terminal`` is a recording Console (e.g. the demo's output) whose transcript opens the walkthrough.
-    Returns the manifest (also written as ``walkthrough.json``)."""
+    """Record the walkthrough of the latest successful DAG run into ``out``, replacing an earlier one
+    only once the new one is complete. ``terminal`` is a recording Console (e.g. the demo's output)
+    whose transcript opens the walkthrough. Returns the manifest (also written as ``walkthrough.json``)."""
     from playwright.sync_api import sync_playwright
 
     s = settings or get_settings()
@@ -208,6 +208,7 @@ def record(
     if not report.exists():
         raise WalkthroughError(f"{report} is missing: the run {run_id} did not write its report here")
     _replaceable(out)
+    final, out = out, out.parent / f".{out.name}.partial"  # swapped in whole at the end
     shutil.rmtree(out, ignore_errors=True)
     (out / "shots").mkdir(parents=True)
     (out / "slides").mkdir()
@@ -245,6 +246,8 @@ def record(
     (out / "walkthrough.json").write_text(json.dumps(manifest, indent=1))
     (out / "index.html").write_text(index_page(manifest))
     shutil.rmtree(out / "shots")
+    shutil.rmtree(final, ignore_errors=True)
+    out.rename(final)
     return manifest
 
 
