@@ -24,7 +24,8 @@ WIDTH, HEIGHT, CAPTION_HEIGHT = 1600, 900, 100
 SHOT_HEIGHT = HEIGHT - CAPTION_HEIGHT
 SECONDS_PER_SLIDE = 5
 PAGE_TIMEOUT_MS = 60_000
-# The machine's network is closed: without these Chromium keeps trying to reach Google's services.
+# --no-sandbox: Chromium's sandbox refuses root (CI runs as root); it only opens the lab's own pages.
+# The rest: the network is closed, and without them Chromium keeps trying to reach Google's services.
 CHROMIUM_ARGS = (
     "--no-sandbox",
     "--disable-gpu",
