@@ -89,12 +89,12 @@ def push_stage_metrics(run: StageRun, ok: bool, duration: float, settings: Setti
 def delete_pushed_metrics(settings: Settings) -> None:
     """Drop every Pushgateway group of ``settings.pipeline_name`` (stage and pipeline gauges), e.g. a
     test pipeline's, so Prometheus stops seeing its series."""
-    s = settings
-    groups = [{"stage": stage, "pipeline": s.pipeline_name} for stage in STAGES] + [
-        {"pipeline": s.pipeline_name}
-    ]
+    pipeline = settings.pipeline_name
+    groups = [{"stage": stage, "pipeline": pipeline} for stage in STAGES] + [{"pipeline": pipeline}]
     for grouping_key in groups:
-        delete_from_gateway(s.pushgateway_url, job=s.metrics_job, grouping_key=grouping_key, timeout=5)
+        delete_from_gateway(
+            settings.pushgateway_url, job=settings.metrics_job, grouping_key=grouping_key, timeout=5
+        )
 
 
 @contextmanager
