@@ -10,10 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+from pathlib import Path
 from types import ModuleType
 
 from retailstream import clients
 from retailstream.settings import Settings
+
+
+def file_sha256(path: Path) -> str:
+    """The hex SHA-256 of a local file's bytes (read in blocks)."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def combine(*parts: str) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from retailstream.datasets.contract import KINDS, contract
+from retailstream.fingerprint import file_sha256
 
 INCOMING_DIR = "incoming"
 MANIFEST_NAME = "_manifest.json"
@@ -185,19 +186,15 @@ def read_manifest(incoming: Path) -> dict | None:
         return None
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def tree_matches_manifest(incoming: Path, manifest: dict) -> bool:
     """Every file the manifest lists is present with its recorded size and sha256."""
     for entry in manifest.get("files", []):
         path = incoming / entry["path"]
-        if not path.is_file() or path.stat().st_size != entry["bytes"] or sha256_of(path) != entry["sha256"]:
+        if (
+            not path.is_file()
+            or path.stat().st_size != entry["bytes"]
+            or file_sha256(path) != entry["sha256"]
+        ):
             return False
     return True
 

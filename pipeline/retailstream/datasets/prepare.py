@@ -17,6 +17,7 @@ import pandas as pd
 from retailstream.datasets import layout
 from retailstream.datasets.generator import GENERATOR_VERSION, GenerationRequest, generate
 from retailstream.datasets.loader import KNOWN_FILE_NAMES, load
+from retailstream.fingerprint import file_sha256
 
 REAL_KINDS = ("stores", "sales", "features")
 NO_TRAFFIC_NOTE = (
@@ -72,7 +73,7 @@ def prepare(
                 "dataset": kind,
                 "path": path.name,
                 "bytes": path.stat().st_size,
-                "sha256": layout.sha256_of(path),
+                "sha256": file_sha256(path),
             }
             for kind, path in real.items()
         ]

@@ -9,7 +9,6 @@ is written under a hidden temporary name and renamed into place, so readers neve
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import posixpath
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from retailstream import clients
+from retailstream.fingerprint import file_sha256
 from retailstream.monitoring.metrics import stage_run
 from retailstream.settings import Settings, get_settings
 
@@ -51,14 +51,6 @@ def features_hdfs_dir(settings: Settings) -> str:
 def data_lines(path: Path) -> int:
     """Rows of a CSV file with a header line (any line ends)."""
     return max(len([line for line in path.read_bytes().splitlines() if line.strip()]) - 1, 0)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _read_manifest(client, hdfs_dir: str) -> dict:
@@ -98,7 +90,7 @@ def upload_files(
     report = UploadReport(hdfs_dir)
     for path in sorted(files):
         target = posixpath.join(hdfs_dir, path.name)
-        digest = sha256_of(path)
+        digest = file_sha256(path)
         recorded = manifest.get(path.name, {})
         if recorded.get("sha256") == digest and recorded.get("hdfs_checksum") == _hdfs_checksum(
             client, target

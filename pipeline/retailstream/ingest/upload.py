@@ -36,6 +36,7 @@ from tenacity import (
 )
 
 from retailstream import clients
+from retailstream.fingerprint import file_sha256
 from retailstream.monitoring.metrics import stage_run
 from retailstream.s3util import is_retryable, iter_objects, join_key
 from retailstream.settings import Settings, get_settings
@@ -124,14 +125,6 @@ def dataset_prefixes(s: Settings) -> dict[str, str]:
     return {"sales": s.sales_prefix, "stores": s.stores_prefix, "store_traffic": s.traffic_prefix}
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(_BLOCK), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def plan_files(source: Path, s: Settings, prefix: str = "") -> list[tuple[Path, FileOutcome]]:
     """Every incoming file of the S3 datasets with its target key, in a stable order."""
     planned = []
@@ -145,7 +138,7 @@ def plan_files(source: Path, s: Settings, prefix: str = "") -> list[tuple[Path, 
                 path=f"{folder}/{relative}",
                 key=join_key(prefix, key_prefix, relative),
                 bytes=path.stat().st_size,
-                sha256=sha256_file(path),
+                sha256=file_sha256(path),
             )
             planned.append((path, outcome))
     return planned
