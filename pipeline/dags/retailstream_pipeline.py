@@ -58,9 +58,10 @@ def _step_task(name: str):
 
 @dag(
     dag_id="retailstream",
-    # No start_date: unpausing (or starting the lab) does not fire a run for the week already past;
-    # the first scheduled run is the next Monday. Manual runs and backfills work at any time.
-    schedule=CronTriggerTimetable("0 6 * * 1", timezone="UTC"),
+    # Starting the lab (or unpausing) never fires a run for the Monday already past: without a
+    # start_date, run_immediately=False still runs the past Monday when it is < 10 % of a week old (an
+    # Airflow quirk), a zero timedelta never does. Manual runs and backfills work at any time.
+    schedule=CronTriggerTimetable("0 6 * * 1", timezone="UTC", run_immediately=timedelta(0)),
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=2),
