@@ -11,10 +11,13 @@ import pytest
 
 from retailstream.settings import Settings, get_settings
 
+# The environment the lab's services run with: a test that restarts them must not hand them its own.
+LAB_ENVIRONMENT = dict(os.environ)
 # The stage metrics the tests push carry a pipeline label of their own (deleted at the end), so
 # `make test` never overwrites the real pipeline's series in Prometheus or fires its alerts. Set before
 # any settings are read, so that child processes (a background Glue run, DAG tests) inherit it too.
-os.environ["RETAILSTREAM_PIPELINE_NAME"] = f"tests-{uuid.uuid4().hex[:8]}"
+TEST_PIPELINE_NAME = f"tests-{uuid.uuid4().hex[:8]}"
+os.environ["RETAILSTREAM_PIPELINE_NAME"] = TEST_PIPELINE_NAME
 
 
 def pytest_collection_modifyitems(config, items):
@@ -39,12 +42,37 @@ def _delete_test_metrics(settings):
         delete_pushed_metrics(settings)
 
 
+def _carries_test_environment(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as handle:
+            variables = handle.read().decode(errors="replace").split("\0")
+    except OSError:  # gone, or not ours to read
+        return False
+    return any(
+        v.startswith("PYTEST_") or v == f"RETAILSTREAM_PIPELINE_NAME={TEST_PIPELINE_NAME}" for v in variables
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _lab_left_as_found(settings):
+    """After the suite no lab process may run with the test session's environment: a test that restarted
+    a service would otherwise leave it pushing metrics under the test label."""
+    yield
+    from retailstream.lab.layout import LabLayout
+    from retailstream.lab.supervisor import Supervisor
+
+    tainted = [
+        pid for pid in Supervisor(LabLayout.of(settings)).process_tree() if _carries_test_environment(pid)
+    ]
+    assert not tainted, f"lab processes started with the test session's environment: pids {tainted}"
+
+
 @pytest.fixture(scope="session")
 def lab(settings):
     """The running lab, verified healthy once per session (fails loudly instead of skipping)."""
     from retailstream.lab.control import Lab
 
-    lab = Lab(settings)
+    lab = Lab(settings, environment=LAB_ENVIRONMENT)
     unhealthy = [f"{r.name}: {r.state} {r.detail}" for r in lab.status() if not r.healthy]
     if unhealthy:
         pytest.fail("the lab is not healthy (run `make up`):\n" + "\n".join(unhealthy), pytrace=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import socket
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -36,10 +37,10 @@ class ServiceStatus:
 
 
 class Lab:
-    def __init__(self, settings: Settings | None = None):
+    def __init__(self, settings: Settings | None = None, environment: Mapping[str, str] | None = None):
         self.settings = settings or get_settings()
         self.layout = LabLayout.of(self.settings)
-        self.supervisor = Supervisor(self.layout)
+        self.supervisor = Supervisor(self.layout, environment)
 
     def services(self) -> list[Service]:
         return build_services(self.settings, self.layout)

@@ -8,16 +8,28 @@ import subprocess
 import sys
 import time
 import xmlrpc.client
+from collections.abc import Mapping
 from pathlib import Path
 
 from supervisor.xmlrpc import SupervisorTransport
 
 from retailstream.lab.layout import LabLayout
 
+# A test runner's markers never reach the lab's long-running processes.
+_FOREIGN_PREFIXES = ("PYTEST_",)
+
+
+def lab_environment(environment: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in environment.items() if not k.startswith(_FOREIGN_PREFIXES)}
+
 
 class Supervisor:
-    def __init__(self, layout: LabLayout):
+    """``environment`` is what supervisord, and so every service it starts, runs with (default: this
+    process's); a caller that changed its own environment (a test session) passes the lab's."""
+
+    def __init__(self, layout: LabLayout, environment: Mapping[str, str] | None = None):
         self.layout = layout
+        self.environment = environment
 
     @property
     def _rpc(self):
@@ -34,7 +46,11 @@ class Supervisor:
 
     def start_daemon(self, timeout: float = 15) -> None:
         supervisord = Path(sys.executable).with_name("supervisord")
-        subprocess.run([str(supervisord), "-c", str(self.layout.supervisor_conf)], check=True)
+        subprocess.run(
+            [str(supervisord), "-c", str(self.layout.supervisor_conf)],
+            check=True,
+            env=lab_environment(os.environ if self.environment is None else self.environment),
+        )
         deadline = time.monotonic() + timeout
         while not self.running():
             if time.monotonic() > deadline:
@@ -88,6 +104,18 @@ class Supervisor:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"supervisord (pid {pid}) did not exit")
             time.sleep(0.2)
+
+    def process_tree(self) -> list[int]:
+        """supervisord's pid and those of every process under it (empty when it is not running)."""
+        import psutil
+
+        if not self.running():
+            return []
+        try:
+            root = psutil.Process(self._rpc.getPID())
+            return [root.pid, *(child.pid for child in root.children(recursive=True))]
+        except psutil.Error:
+            return []
 
     def tail(self, name: str, lines: int = 30) -> str:
         log = self.layout.logs / f"{name}.log"
