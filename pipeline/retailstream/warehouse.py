@@ -97,6 +97,25 @@ def hive_table_exists(settings: Settings, database: str, table: str) -> bool:
         conn.close()
 
 
+def empty_table(settings: Settings, database: str, table: str, partition_column: str | None = None) -> None:
+    """Remove every row of a table, and its partitions when it is partitioned by ``partition_column``,
+    through HiveServer2 (no Spark driver needed)."""
+    target = qualified(database, table)
+    conn = clients.hive_connect(settings)
+    try:
+        cur = conn.cursor()
+        if partition_column:
+            cur.execute(f"SHOW PARTITIONS {target}")
+            for (spec,) in cur.fetchall():
+                value = int(spec.split("=", 1)[1])
+                cur.execute(
+                    f"ALTER TABLE {target} DROP IF EXISTS PARTITION ({identifier(partition_column)}={value})"
+                )
+        cur.execute(f"TRUNCATE TABLE {target}")
+    finally:
+        conn.close()
+
+
 def partition_values(spark: SparkSession, database: str, table: str) -> set[str]:
     """The values of a single-column partitioned table's partitions (``year=2010`` → ``"2010"``)."""
     rows = spark.sql(f"SHOW PARTITIONS {qualified(database, table)}").collect()

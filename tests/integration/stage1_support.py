@@ -52,7 +52,7 @@ def purge_rds_keys(keys: list[str]) -> None:
         return
     marks = ",".join(["%s"] * len(keys))
     with clients.rds_cursor("pipeline") as cur:
-        for table in ("load_quarantine", "load_audit"):
+        for table in ("load_quarantine", "load_audit", "load_deletions"):
             cur.execute(f"DELETE FROM {table} WHERE source_key IN ({marks})", keys)
 
 
@@ -64,5 +64,5 @@ def purge_rds_stores(stores: list[int], key_prefix: str | None = None) -> None:
             for table in ("sales", "store_traffic", "stores"):
                 cur.execute(f"DELETE FROM {table} WHERE store IN ({marks})", stores)
         if key_prefix:
-            for table in ("load_quarantine", "load_audit"):
+            for table in ("load_quarantine", "load_audit", "load_deletions"):
                 cur.execute(f"DELETE FROM {table} WHERE source_key LIKE %s", (key_prefix + "%",))

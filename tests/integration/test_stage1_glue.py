@@ -320,3 +320,98 @@ def test_one_run_at_a_time_over_the_same_locations(settings, scope):
     for run in finished:
         if run["JobRunState"] == "FAILED":
             assert "ConcurrentRunsExceededException" in run["ErrorMessage"]
+
+
+def _write(tree, relative: str, text: str) -> None:
+    path = tree / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def _exists(bucket: str, key: str) -> bool:
+    return clients.aws_client("s3").list_objects_v2(Bucket=bucket, Prefix=key).get("KeyCount", 0) > 0
+
+
+def _curated_sales(bucket: str) -> dict[tuple, float]:
+    frame = curated_frame(bucket, "curated/sales")
+    return {
+        (row.store, row.dept, str(row.week_date)[:10]): row.weekly_sales
+        for row in frame.itertuples(index=False)
+    }
+
+
+def test_new_versions_replace_and_retracted_files_take_their_rows_along(lab, settings, tmp_path):
+    """The curated data is a function of the delivered files: a new version of a file replaces that
+    file's rows (not only the keys it still has), a file no longer delivered takes its rows along, and
+    a key a retracted newer file had won goes back to the next newest file that holds it."""
+    s3 = clients.aws_client("s3")
+    raw_prefix, bucket = unique("glue-retract"), unique("glue-retract-out")
+    s3.create_bucket(Bucket=bucket)
+    arguments = {
+        "--raw_uri": f"s3://{settings.raw_bucket}/{raw_prefix}",
+        "--curated_uri": f"s3://{bucket}/curated",
+        "--quarantine_uri": f"s3://{bucket}/quarantine",
+        "--state_uri": f"s3://{bucket}/state",
+    }
+    header = "Store,Dept,Date,Weekly_Sales,IsHoliday\n"
+    tree = tmp_path / "incoming"
+    _write(tree, "stores/stores.csv", "Store,Type,Size\n1,A,150000\n2,B,50000\n")
+    _write(tree, "store_traffic/store_traffic.csv", "Store,Date,Customers\n1,2010-02-05,100\n")
+    _write(
+        tree,
+        "sales/store=01/sales_2010-02.csv",
+        header + "1,1,2010-02-05,1.00,FALSE\n1,2,2010-02-05,2.00,FALSE\n1,3,2010-02-05,3.00,FALSE\n",
+    )
+    _write(
+        tree,
+        "sales/store=01/sales_2010-03.csv",
+        header + "1,1,2010-03-05,4.00,FALSE\n1,9,2010-03-05,oops,FALSE\n",
+    )
+    _write(tree, "sales/store=02/sales_2010-04.csv", header + "2,1,2010-04-02,10.00,FALSE\n")
+    _write(tree, "sales/store=02/sales_2010-04_v2.csv", header + "2,1,2010-04-02,20.00,FALSE\n")
+
+    def deliver_and_run() -> dict:
+        upload_incoming(settings, source=tree, prefix=raw_prefix)
+        run = run_clean_merge(settings, arguments=arguments)
+        assert run["Report"]["totals"]["reconciles"], run["Report"]["totals"]
+        return run["Report"]
+
+    try:
+        deliver_and_run()
+        assert _curated_sales(bucket) == {
+            (1, 1, "2010-02-05"): 1.0,
+            (1, 2, "2010-02-05"): 2.0,
+            (1, 3, "2010-02-05"): 3.0,
+            (1, 1, "2010-03-05"): 4.0,
+            (2, 1, "2010-04-02"): 20.0,
+        }
+        march_quarantine = "quarantine/sales/store=01/sales_2010-03.csv.rejected.jsonl"
+        assert _exists(bucket, march_quarantine)
+
+        # a corrected February (two keys fewer), March and the v2 resubmission withdrawn, no traffic file
+        _write(tree, "sales/store=01/sales_2010-02.csv", header + "1,1,2010-02-05,1.50,FALSE\n")
+        (tree / "sales/store=01/sales_2010-03.csv").unlink()
+        (tree / "sales/store=02/sales_2010-04_v2.csv").unlink()
+        (tree / "store_traffic/store_traffic.csv").unlink()
+        report = deliver_and_run()
+
+        assert _curated_sales(bucket) == {(1, 1, "2010-02-05"): 1.5, (2, 1, "2010-04-02"): 10.0}
+        sales = report["datasets"]["sales"]
+        assert (sales["files"], sales["files_retracted"], sales["rows_in"]) == (1, 2, 1)
+        # Feb loses dept 2 and 3, March its one row, April's key stays (back to the first file's value)
+        assert sales["rows_retracted"] == 3
+        assert report["datasets"]["store_traffic"]["files_retracted"] == 1
+        assert sorted(report["removed_objects"]) == [
+            "curated/sales/year=2010/month=03/sales_2010-03.parquet",
+            "curated/store_traffic/store_traffic.parquet",
+        ]
+        assert not _exists(bucket, "curated/store_traffic/")
+        assert not _exists(bucket, march_quarantine)
+        assert not _exists(settings.raw_bucket, f"{raw_prefix}/sales/store=01/sales_2010-03.csv")
+
+        again = deliver_and_run()  # nothing delivered changed: nothing written, nothing removed
+        assert (again["totals"]["files"], again["curated_objects"], again["removed_objects"]) == (0, [], [])
+    finally:
+        purge_bucket_prefix(settings.raw_bucket, raw_prefix)
+        purge_bucket_prefix(bucket, "")
+        s3.delete_bucket(Bucket=bucket)

@@ -178,6 +178,86 @@ def test_reload_changes_only_rows_whose_values_changed(bucket, stores):
     assert rds("SELECT rows_in, rows_loaded FROM load_audit WHERE source_key = %s", key) == ((24, 24),)
 
 
+def removal_event(bucket: str, key: str) -> dict:
+    event = direct_event(bucket, key)
+    event["Records"][0]["eventName"] = "ObjectRemoved:Delete"
+    return event
+
+
+def test_an_object_is_the_truth_about_its_rows_and_a_removed_one_takes_them_along(bucket, stores):
+    """A new version of a curated object replaces that object's rows (rows it no longer holds are
+    deleted), its removal retracts them all, and every deletion is logged for the transfer."""
+    prefix = unique("truth")
+    try:
+        store = stores[1]
+        put_and_invoke(bucket, f"{prefix}/stores/stores.csv", stores_csv(stores))
+        key = f"{prefix}/sales/year=2010/month=02/sales.parquet"
+        # departments no other test of the module uses: the rows are this object's alone
+        assert (
+            put_and_invoke(bucket, key, parquet_bytes(sales_frame(store, depts=(41, 42, 43))))["rows_loaded"]
+            == 24
+        )
+
+        smaller = put_and_invoke(bucket, key, parquet_bytes(sales_frame(store, depts=(41,))))
+        assert (smaller["rows_loaded"], smaller["unchanged"], smaller["rows_deleted"]) == (8, 8, 16)
+        assert rds("SELECT DISTINCT dept FROM sales WHERE store = %s AND dept > 40", store) == ((41,),)
+        assert rds("SELECT table_name, rows_deleted FROM load_deletions WHERE source_key = %s", key) == (
+            ("sales", 16),
+        )
+
+        clients.aws_client("s3").delete_object(Bucket=bucket, Key=key)
+        (removed,) = handler(removal_event(bucket, key), None)["results"]
+        assert (removed["status"], removed["rows_deleted"]) == ("retracted", 8)
+        assert rds("SELECT COUNT(*) FROM sales WHERE source_key = %s", key) == ((0,),)
+        assert rds("SELECT COUNT(*) FROM load_audit WHERE source_key = %s", key) == ((0,),)
+        # a late duplicate of the removal, or of the creation, finds the object gone: nothing to do
+        assert handler(direct_event(bucket, key), None)["results"][0]["status"] == "gone"
+    finally:  # the removed object is no longer listed when the bucket fixture cleans up
+        purge_rds_stores([], key_prefix=prefix)
+
+
+def test_a_store_retracted_from_the_stores_object_takes_its_sales_along(bucket, stores):
+    own = [stores[0] + 2, stores[0] + 3]  # ids of this test alone (the module's block has ten)
+    prefix = unique("cascade")
+    stores_key = f"{prefix}/stores/stores.csv"
+    try:
+        put_and_invoke(bucket, stores_key, stores_csv(own))
+        sales_key = f"{prefix}/sales/year=2010/month=02/sales.parquet"
+        frame = pd.concat([sales_frame(own[0], depts=(1,)), sales_frame(own[1], depts=(1,))])
+        assert put_and_invoke(bucket, sales_key, parquet_bytes(frame))["rows_loaded"] == 16
+
+        fewer = put_and_invoke(bucket, stores_key, stores_csv(own[:1]))
+        assert fewer["rows_deleted"] == 1
+        assert rds("SELECT COUNT(*) FROM sales WHERE store = %s", own[1]) == ((0,),)
+        assert rds("SELECT COUNT(*) FROM sales WHERE store = %s", own[0]) == ((8,),)
+        logged = rds("SELECT table_name, rows_deleted FROM load_deletions WHERE source_key = %s", stores_key)
+        assert sorted(logged) == [("sales", 8), ("stores", 1)]
+    finally:
+        purge_rds_stores(own)
+
+
+def test_a_load_that_warns_is_refused(lab, stores):
+    """Defence in depth behind the contract: a value MariaDB would clip is not loaded silently."""
+    from retailstream.loading.formats import ParsedObject
+    from retailstream.loading.rds_loader import LoadReport, LoadWarnings, _merge, connect
+
+    frame = sales_frame(stores[0], depts=(1,)).assign(weekly_sales=1e15)
+    conn = connect()
+    try:
+        with conn.cursor() as cur, pytest.raises(LoadWarnings, match="warning"):
+            _merge(
+                cur,
+                "sales",
+                "it-warn/sales.parquet",
+                ParsedObject("parquet", frame),
+                LoadReport("", "", "", "", ""),
+            )
+    finally:
+        conn.rollback()
+        conn.close()
+    assert rds("SELECT COUNT(*) FROM sales WHERE source_key = 'it-warn/sales.parquet'") == ((0,),)
+
+
 BAD_ROWS = [
     ("bad date", "{s},1,2010-13-05,10.00,FALSE", "Date: not a date"),
     ("non-numeric sales", "{s},1,2010-02-12,#VALUE!,FALSE", "Weekly_Sales: not a number"),
@@ -299,7 +379,9 @@ def test_real_path_s3_sqs_runner_rds_with_redelivery_and_poison(lab, settings, s
     finally:
         if parked:  # the test stopped before taking its poison message out of the shared DLQ
             _take_from_dlq(sqs, settings, keys["poison"])
+        purge_rds_stores([], key_prefix=prefix)  # first: the removal events then find nothing to retract
         purge_bucket_prefix(settings.curated_bucket, prefix)
+        drain(60, settings)
         purge_rds_stores([], key_prefix=prefix)
 
 
@@ -313,7 +395,7 @@ def _take_from_dlq(sqs, settings, key: str) -> bool:
         )
         for message in messages:
             record = {"eventSource": "aws:sqs", "messageId": message["MessageId"], "body": message["Body"]}
-            if any(obj.key == key for obj in s3_objects({"Records": [record]})):
+            if any(obj.key == key for obj in s3_objects({"Records": [record]})[0]):
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
                 return True
     return False

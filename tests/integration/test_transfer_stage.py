@@ -248,3 +248,36 @@ def test_tables_answer_through_hiveserver2(initial, source, hive_db):
         assert [
             (kind, n, round(total, 2), visits) for kind, n, total, visits in cursor.fetchall()
         ] == expected
+
+
+# Last: it empties a table the tests above read.
+def test_rows_deleted_in_rds_leave_hive_too(spark, initial, quick, source, hive_db):
+    """Deletions leave no updated_at behind: the loader logs them and the transfer rebuilds the table
+    from what RDS holds; a table whose rows were all deleted ends empty."""
+    with clients.rds_cursor("pipeline") as cur:
+        deleted = cur.execute(f"DELETE FROM `sales{source}` WHERE store = 3 AND dept = 1")
+        traffic = cur.execute(f"DELETE FROM `store_traffic{source}`")
+        cur.executemany(
+            "INSERT INTO load_deletions (table_name, source_key, rows_deleted) VALUES (%s, 'it-deleted', %s)",
+            [(f"sales{source}", deleted), (f"store_traffic{source}", traffic)],
+        )
+    try:
+        _wait_for_next_second()
+        reports = _transfer_both(spark, quick, source, hive_db)
+        for engine, report in reports.items():
+            assert report.table("sales").full and report.table("store_traffic").full, engine
+            assert not report.table("stores").full
+            assert report.table("sales").rows_moved == _rds_count(f"sales{source}")
+        for tag in ENGINES.values():
+            for table in TABLES:
+                assert spark.table(f"{hive_db}.{table}{tag}").count() == _rds_count(f"{table}{source}")
+            assert spark.table(f"{hive_db}.store_traffic{tag}").count() == 0
+            assert not spark.sql(f"SHOW PARTITIONS {hive_db}.store_traffic{tag}").collect()
+        _assert_engines_identical(spark, hive_db)
+
+        _wait_for_next_second()  # the deletions are behind the watermark now: nothing more to do
+        again = _transfer_both(spark, quick, source, hive_db)
+        assert all(not t.full and t.rows_moved == 0 for r in again.values() for t in r.tables)
+    finally:
+        with clients.rds_cursor("pipeline") as cur:
+            cur.execute("DELETE FROM load_deletions WHERE source_key = 'it-deleted'")

@@ -19,7 +19,8 @@ def _s3_record(key: str, event: str = "ObjectCreated:Put", etag: str = "abc") ->
 
 def test_direct_s3_event_keys_are_url_decoded():
     event = {"Records": [_s3_record("it%2Fsales%2Fyear%3D2010%2Fmonth%3D02%2Fa+b.parquet")]}
-    (obj,) = s3_objects(event)
+    (obj,), malformed = s3_objects(event)
+    assert not malformed
     assert (obj.bucket, obj.key, obj.etag, obj.message_id) == (
         "retail-curated",
         "it/sales/year=2010/month=02/a b.parquet",
@@ -28,7 +29,7 @@ def test_direct_s3_event_keys_are_url_decoded():
     )
 
 
-def test_sqs_wrapped_events_keep_their_message_and_skip_test_events():
+def test_sqs_wrapped_events_keep_their_message_skip_test_events_and_isolate_malformed_ones():
     wrapped = {
         "Records": [
             {
@@ -48,7 +49,20 @@ def test_sqs_wrapped_events_keep_their_message_and_skip_test_events():
             },
         ]
     }
-    assert [(o.key, o.message_id) for o in s3_objects(wrapped)] == [("a/b", "m1")]
+    wrapped["Records"] += [
+        {"eventSource": "aws:sqs", "messageId": "m4", "body": "not json"},
+        {
+            "eventSource": "aws:sqs",
+            "messageId": "m5",
+            "body": json.dumps({"Records": [{"eventName": "ObjectCreated:Put", "s3": {}}]}),
+        },
+        {"eventSource": "aws:sqs", "messageId": "m6", "body": json.dumps(["a list"])},
+        {"eventSource": "aws:sqs", "messageId": "m7", "body": json.dumps({"Records": [_s3_record("c")]})},
+    ]
+    objects, malformed = s3_objects(wrapped)
+    # removals are events too: the loader makes the key's rows match the bucket (none once it is gone)
+    assert [(o.key, o.message_id) for o in objects] == [("a/b", "m1"), ("gone", "m3"), ("c", "m7")]
+    assert [m.message_id for m in malformed] == ["m4", "m5", "m6"]
 
 
 def test_dataset_is_the_last_folder_named_like_a_dataset():

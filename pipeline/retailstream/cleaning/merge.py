@@ -40,6 +40,7 @@ BOOKMARK = "bookmark.json"
 # Stores before the datasets that reference them.
 ORDER = ("stores", "store_traffic", "sales")
 _VERSION = re.compile(r"_v(\d+)$")
+_SALES_PARTITION = re.compile(r"/year=(\d{4})/month=(\d{2})/")
 _READERS = 8
 
 
@@ -59,7 +60,9 @@ class DatasetCounts:
     rows_curated: int = 0
     rows_quarantined: int = 0
     rows_duplicate: int = 0
-    rows_replaced: int = 0  # rows of earlier runs superseded by this run's newer files
+    rows_replaced: int = 0  # curated rows of earlier runs superseded by this run's newer files
+    files_retracted: int = 0  # raw files no longer delivered
+    rows_retracted: int = 0  # curated rows whose key no longer comes from any delivered file
 
     def reconciles(self) -> bool:
         return self.rows_in == self.rows_curated + self.rows_quarantined + self.rows_duplicate
@@ -105,26 +108,63 @@ def curated_key(locations: Locations, s: Settings, kind: str, partition: tuple) 
 
 def clean_merge(locations: Locations, run_id: str, s3, s: Settings) -> dict:
     """Run the job once; returns its report (also what the runner stores with the run)."""
-    bookmark = _read_json(s3, locations.state.bucket, locations.state.key(BOOKMARK)) or {"objects": {}}
-    seen: dict[str, dict] = bookmark["objects"]
+    bookmark = _read_json(s3, locations.state.bucket, locations.state.key(BOOKMARK)) or {}
+    seen: dict[str, dict] = bookmark.get("objects", {})
+    if any("partitions" not in entry for entry in seen.values()):
+        seen = {}  # a bookmark of an earlier job version, which did not record partitions: redo all once
+    # Without a bookmark every curated partition is checked against the raw files, so none outlives them.
+    fresh = not seen
     counts = {kind: DatasetCounts() for kind in ORDER}
     written: list[dict] = []
+    removed: list[str] = []
     quarantine_objects: list[str] = []
-    known_stores: set[int] | None = None
+    known_stores = _curated_stores(s3, locations, s)
+    stores_changed = False
     for kind in ORDER:
-        pending = _pending(s3, locations, s, kind, seen)
-        parsed = _parse_all(s3, locations, kind, pending, known_stores, run_id)
+        listing = _listing(s3, locations, s, kind)
+        folder = locations.raw.key(dataset_prefixes(s)[kind]) + "/"
+        gone = sorted(key for key in seen if key.startswith(folder) and key not in listing)
+        # New stores revalidate every sales and traffic row (their store must exist).
+        changed = [
+            f
+            for f in listing.values()
+            if (kind != "stores" and stores_changed) or seen.get(f.key, {}).get("etag") != f.etag
+        ]
+        parsed = _parse_all(s3, locations, kind, changed, None if kind == "stores" else known_stores, run_id)
+        affected = {p: None for key in gone for p in _partitions(seen[key])}
+        if fresh:
+            affected.update(dict.fromkeys(_curated_partitions(s3, locations, s, kind)))
+        for p in parsed:
+            affected.update(dict.fromkeys(_partitions(seen.get(p.file.key, {}))))
+            affected.update(dict.fromkeys(_partitions_of(kind, p.valid)))
+        # Files not delivered again whose rows share a partition with a change: the partition is rebuilt
+        # from every file that feeds it, so a retracted winner gives its key back to the next newest file.
+        changed_keys = {f.key for f in changed}
+        feeding = [
+            f
+            for f in listing.values()
+            if f.key not in changed_keys and affected.keys() & set(_partitions(seen[f.key]))
+        ]
+        carried = _parse_all(s3, locations, kind, feeding, None if kind == "stores" else known_stores, run_id)
         c = counts[kind]
         c.files = len(parsed)
         c.files_rejected = sum(1 for p in parsed if p.valid is None)
+        c.files_retracted = len(gone)
         c.rows_in = sum(p.rows_in for p in parsed)
         # A file rejected as a whole quarantines all of its rows (one entry names the reason).
         c.rows_quarantined = sum(p.rows_in if p.valid is None else len(p.rejected) for p in parsed)
-        written += _merge_partitions(s3, locations, s, kind, parsed, seen, c)
+        w, r = _rebuild_partitions(s3, locations, s, kind, sorted(affected), parsed, carried, c)
+        written += w
+        removed += r
         if kind == "stores":
-            stores = _read_parquet(s3, locations.curated.bucket, curated_key(locations, s, "stores", ()))
-            known_stores = set(stores["store"].tolist()) if stores is not None else None
+            stores_now = _curated_stores(s3, locations, s)
+            stores_changed = stores_now != known_stores
+            known_stores = stores_now
         quarantine_objects += _write_quarantine(s3, locations, parsed, seen)
+        for key in gone:
+            if seen[key].get("quarantined"):
+                s3.delete_object(Bucket=locations.quarantine.bucket, Key=_quarantine_key(locations, key))
+            del seen[key]
         for p in parsed:
             seen[p.file.key] = {
                 "etag": p.file.etag,
@@ -132,6 +172,7 @@ def clean_merge(locations: Locations, run_id: str, s3, s: Settings) -> dict:
                 "rows_in": p.rows_in,
                 "quarantined": len(p.rejected),
                 "run_id": run_id,
+                "partitions": [list(partition) for partition in _partitions_of(kind, p.valid)],
             }
     totals = DatasetCounts(
         **{
@@ -147,25 +188,52 @@ def clean_merge(locations: Locations, run_id: str, s3, s: Settings) -> dict:
         "datasets": {kind: {**vars(c), "reconciles": c.reconciles()} for kind, c in counts.items()},
         "totals": {**vars(totals), "reconciles": totals.reconciles()},
         "curated_objects": written,
+        "removed_objects": removed,
         "quarantine_objects": quarantine_objects,
     }
-    if totals.files:
-        _write_json(s3, locations.state.bucket, locations.state.key(BOOKMARK), bookmark)
+    if totals.files or totals.files_retracted or bookmark.get("objects") != seen:
+        _write_json(s3, locations.state.bucket, locations.state.key(BOOKMARK), {"objects": seen})
     if not totals.reconciles():
         raise RuntimeError(f"run {run_id} does not reconcile: {report['totals']}")
     return report
 
 
-def _pending(s3, locations: Locations, s: Settings, kind: str, seen: dict) -> list[RawFile]:
+def _listing(s3, locations: Locations, s: Settings, kind: str) -> dict[str, RawFile]:
     folder = locations.raw.key(dataset_prefixes(s)[kind])
-    files = []
+    files = {}
     for obj in iter_objects(s3, locations.raw.bucket, folder):
-        etag = obj["ETag"].strip('"')
-        if seen.get(obj["Key"], {}).get("etag") == etag:
-            continue
         relative = obj["Key"][len(locations.raw.prefix) + 1 :] if locations.raw.prefix else obj["Key"]
-        files.append(RawFile(obj["Key"], relative, etag, obj["LastModified"].timestamp()))
-    return sorted(files, key=lambda f: f.rank)
+        etag = obj["ETag"].strip('"')
+        files[obj["Key"]] = RawFile(obj["Key"], relative, etag, obj["LastModified"].timestamp())
+    return files
+
+
+def _curated_stores(s3, locations: Locations, s: Settings) -> frozenset[int] | None:
+    stores = _read_parquet(s3, locations.curated.bucket, curated_key(locations, s, "stores", ()))
+    return frozenset(stores["store"].tolist()) if stores is not None else None
+
+
+def _partitions(entry: dict) -> list[tuple]:
+    return [tuple(partition) for partition in entry.get("partitions", [])]
+
+
+def _partitions_of(kind: str, valid: pd.DataFrame | None) -> list[tuple]:
+    if valid is None or valid.empty:
+        return []
+    return sorted({tuple(int(v) for v in partition) for partition in _partition_of(kind)(valid)})
+
+
+def _curated_partitions(s3, locations: Locations, s: Settings, kind: str) -> list[tuple]:
+    """The partitions that have a curated object now (read from the keys)."""
+    folder = locations.curated.key(dataset_prefixes(s)[kind])
+    if kind != "sales":
+        return [()] if any(True for _ in iter_objects(s3, locations.curated.bucket, folder)) else []
+    found = set()
+    for obj in iter_objects(s3, locations.curated.bucket, folder):
+        match = _SALES_PARTITION.search(obj["Key"])
+        if match:
+            found.add((int(match.group(1)), int(match.group(2))))
+    return sorted(found)
 
 
 def _parse_all(s3, locations, kind, pending, known_stores, run_id) -> list[Parsed]:
@@ -175,9 +243,8 @@ def _parse_all(s3, locations, kind, pending, known_stores, run_id) -> list[Parse
         return file
 
     with ThreadPoolExecutor(_READERS) as pool:
-        fetched = list(pool.map(fetch, pending))
-    known = None if kind == "stores" else known_stores
-    return [_parse(file, kind, known, run_id) for file in fetched]
+        fetched = list(pool.map(fetch, sorted(pending, key=lambda f: f.rank)))
+    return [_parse(file, kind, known_stores, run_id) for file in fetched]
 
 
 def _parse(file: RawFile, kind: str, known_stores, run_id: str) -> Parsed:
@@ -219,30 +286,61 @@ def _partition_of(kind: str) -> Callable[[pd.DataFrame], pd.Series | list]:
     return lambda frame: [()] * len(frame)
 
 
-def _merge_partitions(
-    s3, locations, s, kind, parsed: list[Parsed], seen: dict, counts: DatasetCounts
-) -> list[dict]:
-    frames = [p.valid.assign(_rank=[p.file.rank] * len(p.valid)) for p in parsed if p.valid is not None]
-    frames = [f for f in frames if len(f)]
-    if not frames:
-        return []
-    new = pd.concat(frames, ignore_index=True)
-    new["_partition"] = _partition_of(kind)(new)
+def _rebuild_partitions(
+    s3,
+    locations: Locations,
+    s: Settings,
+    kind: str,
+    partitions: list[tuple],
+    parsed: list[Parsed],
+    carried: list[Parsed],
+    counts: DatasetCounts,
+) -> tuple[list[dict], list[str]]:
+    """Rebuild each affected partition from every file that feeds it: per key the newest file wins.
+    Counts describe this run's files (``parsed``); rows of the other feeding files (``carried``) were
+    counted when they arrived. Writes only partitions whose content changed; deletes emptied ones."""
+    frames = [
+        p.valid.assign(_rank=[p.file.rank] * len(p.valid), _new=new)
+        for group, new in ((parsed, True), (carried, False))
+        for p in group
+        if p.valid is not None and len(p.valid)
+    ]
+    by_partition: dict[tuple, pd.DataFrame] = {}
+    if frames:
+        rows = pd.concat(frames, ignore_index=True)
+        rows["_partition"] = _partition_of(kind)(rows)
+        for partition, group in rows.groupby("_partition", sort=False):
+            by_partition[tuple(int(v) for v in partition)] = group
     key_columns = list(contract(kind).key)
-    written = []
-    for partition, incoming in new.groupby("_partition", sort=True):
+    written, removed = [], []
+    for partition in partitions:
         target = curated_key(locations, s, kind, partition)
         existing = _read_parquet(s3, locations.curated.bucket, target)
-        parts = [incoming.drop(columns="_partition").assign(_new=True)]
-        if existing is not None:
-            ranks = [seen.get(k, {}).get("rank", [0, 0.0, k]) for k in existing["source_key"]]
-            parts.insert(0, existing.assign(_rank=ranks, _new=False))
-        combined = pd.concat(parts, ignore_index=True)
-        combined["_order"] = [tuple(r) for r in combined["_rank"]]
-        winners = combined.sort_values("_order", kind="stable").drop_duplicates(key_columns, keep="last")
-        counts.rows_curated += int(winners["_new"].sum())
-        counts.rows_duplicate += int(len(incoming) - winners["_new"].sum())
-        counts.rows_replaced += int((~combined["_new"]).sum() - (~winners["_new"]).sum())
+        feeding = by_partition.get(partition)
+        if feeding is None:
+            winners = None
+        else:
+            ordered = feeding.assign(_order=[tuple(r) for r in feeding["_rank"]]).sort_values(
+                "_order", kind="stable"
+            )
+            winners = ordered.drop_duplicates(key_columns, keep="last")
+            new_rows = int(feeding["_new"].sum())
+            counts.rows_curated += int(winners["_new"].sum())
+            counts.rows_duplicate += new_rows - int(winners["_new"].sum())
+        if existing is not None and winners is None:
+            counts.rows_retracted += len(existing)
+        elif existing is not None:
+            outcome = existing[key_columns].merge(
+                winners[[*key_columns, "_new"]], how="left", on=key_columns, indicator=True
+            )
+            counts.rows_retracted += int((outcome["_merge"] == "left_only").sum())
+            counts.rows_replaced += int(outcome["_new"].eq(True).sum())  # superseded by this run's files
+        if winners is None:
+            if existing is not None:
+                s3.delete_object(Bucket=locations.curated.bucket, Key=target)
+                removed.append(target)
+                log.info("clean.partition_removed key=%s rows=%d", target, len(existing))
+            continue
         out = _canonical(winners, kind)
         if existing is not None and out.equals(_canonical(existing, kind)):
             continue
@@ -250,7 +348,7 @@ def _merge_partitions(
         put = s3.put_object(Bucket=locations.curated.bucket, Key=target, Body=body)
         written.append({"key": target, "rows": len(out), "etag": put["ETag"].strip('"'), "bytes": len(body)})
         log.info("clean.partition_written key=%s rows=%d", target, len(out))
-    return written
+    return written, removed
 
 
 def _canonical(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
@@ -285,12 +383,17 @@ def _read_parquet(s3, bucket: str, key: str) -> pd.DataFrame | None:
     return frame
 
 
+def _quarantine_key(locations: Locations, raw_key: str) -> str:
+    relative = raw_key[len(locations.raw.prefix) + 1 :] if locations.raw.prefix else raw_key
+    return locations.quarantine.key(relative + ".rejected.jsonl")
+
+
 def _write_quarantine(s3, locations: Locations, parsed: list[Parsed], seen: dict) -> list[str]:
     """One JSON-lines object per raw file with rejected rows, named after the raw file; a stale one
     (the file's previous version had rejects, this one has none) is removed."""
     keys = []
     for p in parsed:
-        target = locations.quarantine.key(p.file.relative + ".rejected.jsonl")
+        target = _quarantine_key(locations, p.file.key)
         if p.rejected:
             body = "".join(json.dumps(record, default=str) + "\n" for record in p.rejected)
             s3.put_object(Bucket=locations.quarantine.bucket, Key=target, Body=body.encode())

@@ -186,6 +186,31 @@ def read_manifest(incoming: Path) -> dict | None:
         return None
 
 
+def dataset_identity(manifest: dict | None) -> dict:
+    """What makes one delivered dataset differ from another: the generator request, or the real files."""
+    if manifest is None:
+        return {"source": "unknown"}
+    if manifest.get("source") == "synthetic":
+        keys = ("source", "generator_version", "request")
+    else:
+        keys = ("source", "inputs")
+    return {key: manifest.get(key) for key in keys}
+
+
+def describe_dataset(identity: dict) -> str:
+    source = identity.get("source")
+    if source == "synthetic":
+        request = identity.get("request") or {}
+        stores = f", {request['stores']} stores" if request.get("stores") else ""
+        return (
+            f"synthetic (scale {request.get('scale')}, seed {request.get('seed')}, "
+            f"{request.get('defects')} defects{stores})"
+        )
+    if source == "kaggle":
+        return "real Kaggle files (" + ", ".join(i["path"] for i in identity.get("inputs") or []) + ")"
+    return "files without a manifest"
+
+
 def tree_matches_manifest(incoming: Path, manifest: dict) -> bool:
     """Every file the manifest lists is present with its recorded size and sha256."""
     for entry in manifest.get("files", []):

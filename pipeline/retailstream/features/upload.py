@@ -5,6 +5,8 @@ name starting with ``_``) records, per file, that digest, the size and the check
 the upload. A file is uploaded again only when its local digest changed, or when the copy in HDFS is
 missing or no longer has the checksum recorded for it (overwritten or damaged behind our back). A file
 is written under a hidden temporary name and renamed into place, so readers never see half a file.
+The folder mirrors what is delivered: a file of it that is no longer delivered is deleted (retracted),
+and the feature job then rebuilds its table without that file's rows.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class UploadReport:
     hdfs_dir: str
     uploaded: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    retracted: list[str] = field(default_factory=list)
     bytes_uploaded: int = 0
 
     @property
@@ -115,6 +118,15 @@ def upload_files(
         report.uploaded.append(path.name)
         report.bytes_uploaded += size
         log.info("uploaded %s → %s (%d bytes)", path, target, size)
+    delivered = {path.name for path in files}
+    for name in sorted(client.list(hdfs_dir)):
+        if name not in delivered and not name.startswith(("_", ".")):
+            client.delete(posixpath.join(hdfs_dir, name), recursive=True)
+            manifest.pop(name, None)
+            report.retracted.append(name)
+            log.info("retracted %s (no longer delivered)", posixpath.join(hdfs_dir, name))
+    if report.retracted:
+        _write_manifest(client, hdfs_dir, manifest)
     return report
 
 
@@ -135,5 +147,7 @@ def upload_features(
         report = upload_files(files, hdfs_dir or features_hdfs_dir(s), s, progress)
         run.rows_in = run.rows_out = sum(data_lines(path) for path in files)
         run.bytes = report.bytes_uploaded
-        run.details.update(uploaded=len(report.uploaded), skipped=len(report.skipped))
+        run.details.update(
+            uploaded=len(report.uploaded), skipped=len(report.skipped), retracted=len(report.retracted)
+        )
     return report

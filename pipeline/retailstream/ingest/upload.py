@@ -9,7 +9,12 @@ checksum, which real S3 verifies on arrival); after the upload the object is rea
 because an emulator may store corrupted bytes without complaint. A mismatch, throttling, a 5xx or a
 connection problem is retried with exponential backoff. A file whose object already carries the same
 sha256 is skipped, so a second run uploads nothing. Files above ``settings.multipart_threshold_mb`` go
-through the multipart transfer manager. Every run writes a manifest to ``<prefix>/_manifests/``.
+through the multipart transfer manager.
+
+The incoming tree is what the stores deliver now: an object of the dataset prefixes whose file is no
+longer there is retracted (deleted; the bucket's versioning keeps its history), and the Glue job then
+retracts every row derived from it. Every run writes a manifest to ``<prefix>/_manifests/`` and the
+identity of the delivered dataset to ``<prefix>/_dataset.json`` (a change is logged and reported).
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from tenacity import (
 )
 
 from retailstream import clients
+from retailstream.datasets import layout
 from retailstream.fingerprint import file_sha256
 from retailstream.monitoring.metrics import stage_run
 from retailstream.s3util import is_retryable, iter_objects, join_key
@@ -46,6 +52,8 @@ log = logging.getLogger(__name__)
 # Datasets that travel through S3 (features go to HDFS in stage 2).
 S3_DATASETS = ("sales", "stores", "store_traffic")
 MAX_ATTEMPTS = 5
+# Beside the dataset prefixes: the identity of the dataset the incoming tree held at the last upload.
+DATASET_KEY = "_dataset.json"
 _BLOCK = 1 << 20
 
 
@@ -87,6 +95,9 @@ class UploadReport:
     seconds: float = 0.0
     manifest_key: str = ""
     files: list[FileOutcome] = field(default_factory=list)
+    retracted: list[str] = field(default_factory=list)  # keys deleted: their files are no longer delivered
+    dataset: dict = field(default_factory=dict)  # the delivered dataset's identity
+    previous_dataset: dict | None = None  # the identity recorded by the previous upload, if it differs
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
@@ -115,6 +126,7 @@ class UploadReport:
                 "uploaded": self.uploaded,
                 "skipped": self.skipped,
                 "failed": self.failed,
+                "retracted": len(self.retracted),
                 "bytes_uploaded": self.bytes_uploaded,
             },
         }
@@ -192,6 +204,13 @@ def upload_incoming(
             for future in as_completed(futures):
                 outcome = future.result()
                 advance(outcome)
+        if not report.failed:  # a failed run retracts nothing: the next one finishes the switch
+            planned_keys = {outcome.key for _, outcome in planned}
+            report.retracted = _retract(s3, bucket, sorted(set(existing) - planned_keys))
+            report.dataset = layout.dataset_identity(layout.read_manifest(source))
+            report.previous_dataset = _record_dataset(
+                s3, bucket, join_key(prefix, DATASET_KEY), report.dataset
+            )
         report.finished = datetime.now(UTC).isoformat(timespec="seconds")
         report.seconds = round(time.monotonic() - began, 3)
         report.manifest_key = join_key(
@@ -204,7 +223,7 @@ def upload_incoming(
             ContentType="application/json",
         )
         log.info(
-            "upload.done run_id=%s bucket=%s files=%d uploaded=%d skipped=%d failed=%d bytes=%d "
+            "upload.done run_id=%s bucket=%s files=%d uploaded=%d skipped=%d failed=%d retracted=%d bytes=%d "
             "seconds=%.2f manifest=%s",
             report.run_id,
             bucket,
@@ -212,6 +231,7 @@ def upload_incoming(
             report.uploaded,
             report.skipped,
             report.failed,
+            len(report.retracted),
             report.bytes_uploaded,
             report.seconds,
             report.manifest_key,
@@ -220,7 +240,11 @@ def upload_incoming(
         run.rows_out = report.uploaded
         run.rows_duplicate = report.skipped
         run.bytes = report.bytes_uploaded
-        run.details = {"run_id": report.run_id, "manifest": report.manifest_key}
+        run.details = {
+            "run_id": report.run_id,
+            "manifest": report.manifest_key,
+            "retracted": len(report.retracted),
+        }
         if report.failed:
             first = next(f for f in report.files if f.status == "failed")
             raise UploadError(
@@ -234,6 +258,33 @@ def upload_incoming(
 def _existing_sizes(s3, bucket: str, prefixes: set[str]) -> dict[str, int]:
     """One listing per dataset prefix: key → size (a cheap filter before the metadata check)."""
     return {obj["Key"]: obj["Size"] for prefix in prefixes for obj in iter_objects(s3, bucket, prefix)}
+
+
+def _retract(s3, bucket: str, keys: list[str]) -> list[str]:
+    for start in range(0, len(keys), 1000):
+        batch = [{"Key": key} for key in keys[start : start + 1000]]
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+    for key in keys:
+        log.info("upload.retracted key=%s", key)
+    return keys
+
+
+def _record_dataset(s3, bucket: str, key: str, identity: dict) -> dict | None:
+    """Record the delivered dataset's identity; return the previously recorded one when it differs."""
+    try:
+        previous = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except s3.exceptions.NoSuchKey:
+        previous = None
+    if previous == identity:
+        return None
+    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(identity).encode(), ContentType="application/json")
+    if previous is not None:
+        log.warning(
+            "upload.dataset_changed from=%r to=%r",
+            layout.describe_dataset(previous),
+            layout.describe_dataset(identity),
+        )
+    return previous
 
 
 def _already_there(s3, bucket: str, outcome: FileOutcome, existing: dict[str, int]) -> bool:

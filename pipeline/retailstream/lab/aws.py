@@ -97,7 +97,12 @@ def ensure_aws_resources(s: Settings) -> None:
         Bucket=s.curated_bucket,
         NotificationConfiguration={
             "QueueConfigurations": [
-                {"Id": "curated-to-loader", "QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}
+                # Removals too: a retracted curated object takes its rows out of RDS.
+                {
+                    "Id": "curated-to-loader",
+                    "QueueArn": queue_arn,
+                    "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
+                }
             ]
         },
     )

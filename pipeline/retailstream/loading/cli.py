@@ -86,23 +86,26 @@ def invoke(key: str, bucket: str = typer.Option(None, help="Default: the curated
 
 
 @lambda_app.command("dlq")
-def dlq(purge: bool = typer.Option(False, help="Delete what is in the dead-letter queue.")) -> None:
-    """Show (or purge) the messages parked in the dead-letter queue."""
-    from retailstream import clients
-    from retailstream.loading.handler import s3_objects
+def dlq(
+    purge: bool = typer.Option(False, help="Delete what is in the dead-letter queue."),
+    redrive: bool = typer.Option(False, help="Move every parked message back to the events queue."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per message."),
+) -> None:
+    """List the messages parked in the dead-letter queue (all of them), purge them, or redrive them to
+    the events queue once the cause is fixed (e.g. a bad object replaced)."""
+    from retailstream.loading.dlq import parked_messages, purge_dlq, redrive_dlq
     from retailstream.settings import get_settings
 
     s = get_settings()
-    sqs = clients.aws_client("sqs")
-    url = sqs.get_queue_url(QueueName=s.events_dlq)["QueueUrl"]
     if purge:
-        sqs.purge_queue(QueueUrl=url)
-        typer.echo(f"purged {s.events_dlq}")
+        typer.echo(f"purged {purge_dlq(s)} message(s) from {s.events_dlq}")
         return
-    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get(
-        "Messages", []
-    )
-    for message in messages:
-        record = {"eventSource": "aws:sqs", "messageId": message["MessageId"], "body": message["Body"]}
-        for obj in s3_objects({"Records": [record]}):
-            typer.echo(f"{message['MessageId']}  s3://{obj.bucket}/{obj.key}")
+    if redrive:
+        typer.echo(f"moved {redrive_dlq(s)} message(s) from {s.events_dlq} back to {s.events_queue}")
+        return
+    for parked in parked_messages(s):
+        if as_json:
+            typer.echo(json.dumps(parked.to_dict()))
+        else:
+            where = ", ".join(parked.objects) or f"(unreadable: {parked.problem})"
+            typer.echo(f"{parked.message_id}  receives={parked.receives}  {where}")

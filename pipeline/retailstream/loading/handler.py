@@ -4,10 +4,13 @@ Accepts a direct S3 event (``Records[].s3``) and an SQS event whose messages car
 (the "Lambda with an SQS event source" pattern, what the lab's events-runner delivers). Keys arrive
 URL-encoded (``%2F``, ``+``) and are decoded with ``unquote_plus``; S3 test events are ignored; the same
 (bucket, key, ETag) twice in one batch or within a minute — moto sends an extra ``ObjectCreated:Put``
-after every multipart completion — is loaded once.
+after every multipart completion — is loaded once. ``ObjectCreated`` and ``ObjectRemoved`` events are
+handled alike: the object's RDS rows are made what the object holds now (none once it is gone), so
+events that arrive out of order still end in the bucket's state.
 
 For an SQS batch the handler returns ``{"batchItemFailures": [...]}`` (ReportBatchItemFailures), so only
-the failed messages are retried; a direct S3 event that fails raises.
+the failed messages are retried — a message that is not an S3 notification fails alone; a direct S3
+event that fails raises.
 """
 
 from __future__ import annotations
@@ -39,24 +42,37 @@ class S3Object:
     message_id: str | None  # the SQS message that carried it, None for a direct S3 event
 
 
-def s3_objects(event: dict) -> list[S3Object]:
-    """The created objects named by a direct S3 event or an SQS-wrapped one (test events skipped)."""
-    found = []
+class MalformedMessage(ValueError):
+    def __init__(self, message_id: str | None, reason: str):
+        super().__init__(f"SQS message {message_id}: {reason}")
+        self.message_id = message_id
+
+
+def s3_objects(event: dict) -> tuple[list[S3Object], list[MalformedMessage]]:
+    """The objects named by a direct S3 event or an SQS-wrapped one (test events skipped), and the SQS
+    messages that carry no readable S3 notification."""
+    found, malformed = [], []
     for record in event.get("Records", []):
         if record.get("eventSource") == "aws:sqs":
+            message_id = record.get("messageId")
             try:
-                body = json.loads(record["body"])
-            except ValueError:
-                raise ValueError(f"SQS message {record.get('messageId')} is not JSON") from None
-            inner = body.get("Records", []) if isinstance(body, dict) else []
-            found += [_object(r, record.get("messageId")) for r in inner if _is_created(r)]
-        elif _is_created(record):
+                body = json.loads(record.get("body") or "")
+                inner = body.get("Records", []) if isinstance(body, dict) else None
+                if inner is None and body.get("Event") != "s3:TestEvent":
+                    raise MalformedMessage(message_id, "not an S3 notification")
+                found += [_object(r, message_id) for r in inner or [] if _is_object_event(r)]
+            except MalformedMessage as error:
+                malformed.append(error)
+            except (ValueError, TypeError, KeyError, AttributeError) as error:
+                malformed.append(MalformedMessage(message_id, f"unreadable S3 notification ({error!r:.200})"))
+        elif _is_object_event(record):
             found.append(_object(record, None))
-    return found
+    return found, malformed
 
 
-def _is_created(record: dict) -> bool:
-    return "s3" in record and str(record.get("eventName", "")).startswith("ObjectCreated")
+def _is_object_event(record: dict) -> bool:
+    name = str(record.get("eventName", ""))
+    return "s3" in record and name.startswith(("ObjectCreated", "ObjectRemoved"))
 
 
 def _object(record: dict, message_id: str | None) -> S3Object:
@@ -64,6 +80,7 @@ def _object(record: dict, message_id: str | None) -> S3Object:
     return S3Object(
         bucket=s3["bucket"]["name"],
         key=unquote_plus(s3["object"]["key"]),
+        # a removal carries no ETag: it is never mistaken for a duplicate of a load
         etag=str(s3["object"].get("eTag", "")).strip('"'),
         message_id=message_id,
     )
@@ -109,13 +126,18 @@ def handler(event: dict, context=None) -> dict:
     settings = get_settings()
     records = event.get("Records", [])
     from_sqs = bool(records) and all(r.get("eventSource") == "aws:sqs" for r in records)
-    objects = s3_objects(event)
+    objects, malformed = s3_objects(event)
+    if malformed and not from_sqs:
+        raise malformed[0]
     # Stores first: sales and traffic rows need their store to exist.
     objects.sort(key=lambda o: DATASET_ORDER.index(dataset_of(o.key, settings) or "sales"))
     if "s3" not in _state:
         _state["s3"] = clients.aws_client("s3", settings)
     s3 = _state["s3"]
-    results, failed = [], []
+    results = [{"message": m.message_id, "status": "failed", "error": str(m)} for m in malformed]
+    failed = [m.message_id for m in malformed]
+    for error in malformed:
+        log.error("load.malformed_message %s", error)
     for bucket in sorted({o.bucket for o in objects if dataset_of(o.key, settings) not in (None, "stores")}):
         results += _load_reference_data(bucket, settings, s3)
     for obj in objects:

@@ -1,9 +1,14 @@
 """Load one curated S3 object into RDS: fast, idempotent, reconciled.
 
-Per object, in one transaction: the valid rows go into a temporary staging table with
-``LOAD DATA LOCAL INFILE``, then ``INSERT … SELECT … ON DUPLICATE KEY UPDATE`` merges them on the
-table's key, changing a row only when a value really differs (so ``updated_at``, the watermark of the
-stage-3 incremental transfer, moves only on a real change). Rejected rows — contract violations, and
+A curated object is the whole truth about the rows it holds (its partition): loading it makes the
+table's rows of that object equal to the object's rows. Per object, in one transaction: the valid rows
+go into a temporary staging table with ``LOAD DATA LOCAL INFILE`` (a warning — a value the column cannot
+hold — fails the load), then ``INSERT … SELECT … ON DUPLICATE KEY UPDATE`` merges them on the table's
+key, changing a row only when a value really differs (so ``updated_at``, the watermark of the stage-3
+incremental transfer, moves only on a real change), and the object's earlier rows it no longer holds are
+deleted. An object that is gone from S3 (its event may be a removal, or arrive after one) takes all its
+rows along. Every deletion is logged in ``load_deletions`` — timestamps cannot show a deleted row, so the
+transfer reads this log to know it must rebuild a Hive table. Rejected rows — contract violations, and
 sales/traffic rows whose store is not in ``stores`` — go to ``load_quarantine`` with reason, source key
 and row. A ``load_audit`` row per object records the source ETag and rows in = loaded + quarantined +
 duplicate; the same ETag delivered again is a no-op.
@@ -19,6 +24,8 @@ import hashlib
 import logging
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 from retailstream import clients
@@ -39,13 +46,26 @@ class PoisonObject(Exception):
     """The whole object cannot be loaded; its reason is in ``load_quarantine`` (row 0)."""
 
 
+class LoadWarnings(ValueError):
+    """MariaDB warned while loading (a value clipped or truncated): the rows are not what was sent."""
+
+
+class LoadLockTimeout(RuntimeError):
+    """Another load of the same object held its lock too long; the event is retried."""
+
+
+# Tables whose rows reference a store: deleting a store deletes them too (ON DELETE CASCADE).
+STORE_CHILDREN = ("sales", "store_traffic")
+LOCK_SECONDS = 60
+
+
 @dataclass
 class LoadReport:
     bucket: str
     key: str
     dataset: str
     etag: str
-    status: str  # loaded | already-loaded | gone | skipped
+    status: str  # loaded | already-loaded | retracted | gone | skipped
     format: str = ""
     rows_in: int = 0
     rows_loaded: int = 0
@@ -54,6 +74,7 @@ class LoadReport:
     unchanged: int = 0
     rows_quarantined: int = 0
     rows_duplicate: int = 0
+    rows_deleted: int = 0  # earlier rows of this object it no longer holds (or all, once it is gone)
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
@@ -73,7 +94,8 @@ def connect(settings: Settings | None = None):
 
 
 def load_object(bucket: str, key: str, *, conn, s3, settings: Settings | None = None) -> LoadReport:
-    """Load ``s3://bucket/key`` through ``conn`` (a ``connect()`` connection, reused across objects)."""
+    """Make the RDS rows of ``s3://bucket/key`` what the object holds now, through ``conn`` (a
+    ``connect()`` connection, reused across objects); an object gone from S3 retracts its rows."""
     s = settings or get_settings()
     began = time.monotonic()
     dataset = dataset_of(key, s)
@@ -82,19 +104,26 @@ def load_object(bucket: str, key: str, *, conn, s3, settings: Settings | None = 
     try:
         response = s3.get_object(Bucket=bucket, Key=key)
     except s3.exceptions.NoSuchKey:
-        # Deleted after the event was sent (a newer write or a cleanup): nothing left to load.
-        log.warning("load.gone bucket=%s key=%s", bucket, key)
-        return LoadReport(bucket, key, dataset, "", "gone")
-    data = response["Body"].read()
-    etag = response["ETag"].strip('"')
-    report = LoadReport(bucket, key, dataset, etag, "loaded")
-    lock = "rs-load-" + hashlib.sha1(key.encode()).hexdigest()[:32]
-    with conn.cursor() as cur:
-        cur.execute("SELECT GET_LOCK(%s, 60)", (lock,))
+        data, etag = None, ""
+    else:
+        data, etag = response["Body"].read(), response["ETag"].strip('"')
+    report = LoadReport(bucket, key, dataset, etag, "loaded" if data is not None else "retracted")
+    with _object_lock(conn, key), conn.cursor() as cur:
         try:
             conn.begin()
             cur.execute("SELECT source_etag FROM load_audit WHERE source_key = %s", (key,))
             row = cur.fetchone()
+            if data is None:
+                if row is None:  # never loaded, or retracted already
+                    conn.rollback()
+                    report.status = "gone"
+                    return report
+                _delete_rows(cur, dataset, key, report, keep_staged=False)
+                cur.execute("DELETE FROM load_quarantine WHERE source_key = %s", (key,))
+                cur.execute("DELETE FROM load_audit WHERE source_key = %s", (key,))
+                conn.commit()
+                log.info("load.retracted key=%s dataset=%s rows=%d", key, dataset, report.rows_deleted)
+                return report
             if row and row[0] == etag:
                 conn.rollback()
                 report.status = "already-loaded"
@@ -110,7 +139,15 @@ def load_object(bucket: str, key: str, *, conn, s3, settings: Settings | None = 
                 conn.commit()
                 raise PoisonObject(str(error)) from error
             report.format = parsed.format
-            _merge(cur, dataset, key, parsed, report)
+            try:
+                _merge(cur, dataset, key, parsed, report)
+            except LoadWarnings as error:  # quarantined like an unreadable object, nothing else kept
+                conn.rollback()
+                conn.begin()
+                _quarantine(cur, dataset, key, [RejectedRow(0, str(error), "")])
+                conn.commit()
+                raise PoisonObject(f"{key}: {error}") from error
+            _delete_rows(cur, dataset, key, report, keep_staged=not parsed.valid.empty)
             _quarantine(cur, dataset, key, parsed.rejected)
             report.rows_in = parsed.rows_in
             report.rows_quarantined = len(parsed.rejected)
@@ -120,11 +157,9 @@ def load_object(bucket: str, key: str, *, conn, s3, settings: Settings | None = 
         except BaseException:
             conn.rollback()
             raise
-        finally:
-            cur.execute("SELECT RELEASE_LOCK(%s)", (lock,))
     log.info(
         "load.object key=%s dataset=%s format=%s rows_in=%d loaded=%d inserted=%d updated=%d "
-        "unchanged=%d quarantined=%d seconds=%.3f",
+        "unchanged=%d deleted=%d quarantined=%d seconds=%.3f",
         key,
         dataset,
         report.format,
@@ -133,10 +168,65 @@ def load_object(bucket: str, key: str, *, conn, s3, settings: Settings | None = 
         report.inserted,
         report.updated,
         report.unchanged,
+        report.rows_deleted,
         report.rows_quarantined,
         report.seconds,
     )
     return report
+
+
+@contextmanager
+def _object_lock(conn, key: str) -> Iterator[None]:
+    """One load per object at a time (two events of the same key may be handled concurrently)."""
+    lock = "rs-load-" + hashlib.sha1(key.encode()).hexdigest()[:32]
+    with conn.cursor() as cur:
+        cur.execute("SELECT GET_LOCK(%s, %s)", (lock, LOCK_SECONDS))
+        if cur.fetchone()[0] != 1:
+            raise LoadLockTimeout(f"{key}: another load held its lock for {LOCK_SECONDS}s")
+        try:
+            yield
+        finally:
+            cur.execute("SELECT RELEASE_LOCK(%s)", (lock,))
+
+
+def _delete_rows(cur, dataset: str, key: str, report: LoadReport, *, keep_staged: bool) -> None:
+    """Delete the rows ``key`` delivered before that it does not hold now (with ``keep_staged``: those
+    not in the staging table; else all of them), and log what was deleted."""
+    spec = contract(dataset)
+    if keep_staged:
+        join = " AND ".join(f"t.`{c}` = s.`{c}`" for c in spec.key)
+        doomed = (
+            f"FROM `{dataset}` t LEFT JOIN `stage_{dataset}` s ON {join} "
+            f"WHERE t.source_key = %s AND s.`{spec.key[0]}` IS NULL"
+        )
+    else:
+        doomed = f"FROM `{dataset}` t WHERE t.source_key = %s"
+    cascaded = {}
+    if dataset == "stores":  # their sales and traffic go with them (ON DELETE CASCADE)
+        for child in STORE_CHILDREN:
+            cur.execute(
+                f"SELECT COUNT(*) FROM `{child}` c WHERE c.store IN (SELECT t.store {doomed})", (key,)
+            )
+            cascaded[child] = cur.fetchone()[0]
+    report.rows_deleted = cur.execute(f"DELETE t {doomed}", (key,))
+    if keep_staged:
+        cur.execute(f"DROP TEMPORARY TABLE `stage_{dataset}`")
+    for table, rows in ((dataset, report.rows_deleted), *cascaded.items()):
+        if rows:
+            cur.execute(
+                "INSERT INTO load_deletions (table_name, source_key, rows_deleted) VALUES (%s, %s, %s)",
+                (table, key, rows),
+            )
+
+
+def loaded_versions(keys: list[str], settings: Settings) -> dict[str, str]:
+    """The ETag ``load_audit`` records for each of ``keys`` that is loaded (read as the analyst)."""
+    if not keys:
+        return {}
+    marks = ",".join(["%s"] * len(keys))
+    with clients.rds_cursor("analyst", settings=settings) as cur:
+        cur.execute(f"SELECT source_key, source_etag FROM load_audit WHERE source_key IN ({marks})", keys)
+        return dict(cur.fetchall())
 
 
 def merge_statement(dataset: str) -> str:
@@ -178,6 +268,10 @@ def _merge(cur, dataset: str, key: str, parsed: ParsedObject, report: LoadReport
             f"FIELDS TERMINATED BY '\\t' LINES TERMINATED BY '\\n' ({columns}) SET source_key = %s",
             (tsv.name, key),
         )
+        if cur.warning_count:  # a value the column cannot hold was clipped or truncated: refuse the object
+            cur.execute("SHOW WARNINGS LIMIT 3")
+            shown = "; ".join(f"{message}" for _, _, message in cur.fetchall())
+            raise LoadWarnings(f"the load raised {cur.warning_count} warning(s): {shown}")
     join = " AND ".join(f"t.`{c}` = s.`{c}`" for c in spec.key)
     cur.execute(f"SELECT COUNT(*) FROM `stage_{dataset}` s JOIN `{dataset}` t ON {join}")
     existing = cur.fetchone()[0]
@@ -187,7 +281,6 @@ def _merge(cur, dataset: str, key: str, parsed: ParsedObject, report: LoadReport
     report.updated = (affected - report.inserted) // 2
     report.unchanged = existing - report.updated
     report.rows_loaded = len(frame)
-    cur.execute(f"DROP TEMPORARY TABLE `stage_{dataset}`")
 
 
 def _write_tsv(frame, dataset: str, path: str) -> None:

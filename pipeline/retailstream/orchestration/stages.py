@@ -58,39 +58,41 @@ def crawl_curated(settings: Settings | None = None) -> dict:
 
 def load_rds(settings: Settings | None = None, timeout: float = 600) -> dict:
     """Wait until the S3 events of the curated objects are drained into RDS by the Lambda, then check
-    that every object the latest Glue run wrote was loaded in that version (reconciliation)."""
-    from retailstream import clients
+    that RDS holds exactly what the latest Glue run left in S3 (reconciliation): every object it wrote
+    loaded in that version, every object it removed no longer loaded."""
     from retailstream.cleaning.jobs import latest_run
     from retailstream.loading.events import drain
+    from retailstream.loading.rds_loader import loaded_versions
 
     s = settings or get_settings()
-    run = latest_run(s)
-    succeeded = run is not None and run.get("JobRunState") == "SUCCEEDED"
-    written = (run.get("Report") or {}).get("curated_objects", []) if succeeded else []
-    report = drain(timeout, s, keys=[o["key"] for o in written] or None).to_dict()
-    if written:
-        marks = ",".join(["%s"] * len(written))
-        with clients.rds_cursor("analyst", settings=s) as cur:
-            cur.execute(
-                f"SELECT source_key, source_etag FROM load_audit WHERE source_key IN ({marks})",
-                [o["key"] for o in written],
-            )
-            loaded = dict(cur.fetchall())
-        missing = [o["key"] for o in written if loaded.get(o["key"]) != o["etag"]]
-        if missing:
-            raise RuntimeError(
-                f"{len(missing)} curated object(s) of the latest Glue run are not loaded into RDS "
-                f"(see the DLQ {s.events_dlq} and load_quarantine): {missing[:5]}"
-            )
-        report["curated_rows"] = sum(o["rows"] for o in written)
-    return report
+    run = latest_run(s) or {}
+    report = (run.get("Report") or {}) if run.get("JobRunState") == "SUCCEEDED" else {}
+    written, removed = report.get("curated_objects", []), report.get("removed_objects", [])
+    drained = drain(timeout, s, keys=[o["key"] for o in written] or None).to_dict()
+    loaded = loaded_versions([o["key"] for o in written] + removed, s)
+    missing = [o["key"] for o in written if loaded.get(o["key"]) != o["etag"]]
+    lingering = [key for key in removed if key in loaded]
+    if missing or lingering:
+        raise RuntimeError(
+            f"RDS does not match the latest Glue run: {len(missing)} curated object(s) not loaded "
+            f"{missing[:5]}, {len(lingering)} removed object(s) still loaded {lingering[:5]} "
+            f"(see the DLQ {s.events_dlq} and load_quarantine)"
+        )
+    drained["curated_rows"] = sum(o["rows"] for o in written)
+    drained["removed_objects"] = len(removed)
+    return drained
 
 
 def features_to_hdfs(settings: Settings | None = None) -> dict:
     from retailstream.features.upload import upload_features
 
     report = upload_features(settings)
-    return {"uploaded": len(report.uploaded), "skipped": len(report.skipped), "bytes": report.bytes_uploaded}
+    return {
+        "uploaded": len(report.uploaded),
+        "skipped": len(report.skipped),
+        "retracted": len(report.retracted),
+        "bytes": report.bytes_uploaded,
+    }
 
 
 def features_to_hive(settings: Settings | None = None) -> dict:

@@ -24,7 +24,8 @@ CREATE TABLE IF NOT EXISTS sales (
   PRIMARY KEY (store, dept, week_date),
   KEY idx_sales_week (week_date),
   KEY idx_sales_updated (updated_at),
-  CONSTRAINT fk_sales_store FOREIGN KEY (store) REFERENCES stores (store),
+  -- A store retracted from the stores data takes its sales along (the curated data no longer has them).
+  CONSTRAINT fk_sales_store FOREIGN KEY (store) REFERENCES stores (store) ON DELETE CASCADE,
   CONSTRAINT chk_sales_friday CHECK (DAYOFWEEK(week_date) = 6)
 ) ENGINE=InnoDB;
 
@@ -36,7 +37,7 @@ CREATE TABLE IF NOT EXISTS store_traffic (
   updated_at   TIMESTAMP(3)      NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
   PRIMARY KEY (store, week_date),
   KEY idx_traffic_updated (updated_at),
-  CONSTRAINT fk_traffic_store FOREIGN KEY (store) REFERENCES stores (store),
+  CONSTRAINT fk_traffic_store FOREIGN KEY (store) REFERENCES stores (store) ON DELETE CASCADE,
   CONSTRAINT chk_traffic_friday CHECK (DAYOFWEEK(week_date) = 6)
 ) ENGINE=InnoDB;
 
@@ -67,6 +68,18 @@ CREATE TABLE IF NOT EXISTS load_audit (
   duration_ms  INT UNSIGNED      NOT NULL,
   PRIMARY KEY (source_key),
   CONSTRAINT chk_audit_reconciles CHECK (rows_in = rows_loaded + rows_quarantined + rows_duplicate)
+) ENGINE=InnoDB;
+
+-- Rows the loader deleted because the curated object that held them changed or was removed. A deleted
+-- row leaves no updated_at behind: the RDS → Hive transfer reads this log to rebuild a table instead.
+CREATE TABLE IF NOT EXISTS load_deletions (
+  id           BIGINT UNSIGNED   NOT NULL AUTO_INCREMENT,
+  table_name   VARCHAR(64)       NOT NULL,
+  source_key   VARCHAR(512)      NOT NULL COMMENT 'the curated object whose new version or removal deleted them',
+  rows_deleted INT UNSIGNED      NOT NULL,
+  deleted_at   TIMESTAMP(3)      NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+  PRIMARY KEY (id),
+  KEY idx_deletions_table (table_name, deleted_at)
 ) ENGINE=InnoDB;
 
 -- What each consolidation run found, one row per (table, check): see retailstream/consolidation.

@@ -24,9 +24,16 @@ from retailstream.monitoring.metrics import stage_run
 from retailstream.rds.schema import ensure_schema
 from retailstream.settings import Settings, get_settings
 from retailstream.transfer import publish, spark_jdbc, sqoop
-from retailstream.transfer.tables import CHECK_COLUMN, TransferTable, transfer_table
-from retailstream.transfer.window import Window, next_window, save_watermark, wait_until_settled
-from retailstream.warehouse import hive_table_exists, identifier
+from retailstream.transfer.tables import CHECK_COLUMN, PARTITION, TransferTable, transfer_table
+from retailstream.transfer.window import (
+    DELETIONS_TABLE,
+    Window,
+    deletions_in,
+    next_window,
+    save_watermark,
+    wait_until_settled,
+)
+from retailstream.warehouse import empty_table, hive_table_exists, identifier
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -66,6 +73,7 @@ class TableTransfer:
     target: str  # Hive database.table
     engine: str
     window: Window
+    full: bool = False  # the whole table was re-imported (asked for, or rows were deleted in RDS)
     rows_moved: int = 0
     partitions: list[int] = field(default_factory=list)
     extract_seconds: float = 0.0
@@ -176,12 +184,26 @@ def transfer_one(
             publish.create_table(session(), table, hive_database, hive_table, s)
         with clients.rds_cursor("analyst", settings=s) as cur:
             wait_until_settled(cur, rds_table, CHECK_COLUMN, s.transfer_lag_seconds)
+            wait_until_settled(
+                cur, DELETIONS_TABLE, "deleted_at", s.transfer_lag_seconds, "table_name = %s", (rds_table,)
+            )
             window = next_window(cur, target, s.transfer_lag_seconds, from_start=full or not exists)
-            result = TableTransfer(table.name, source, target, engine, window)
+            if not full and exists and (deleted := deletions_in(cur, rds_table, window)):
+                # Rows deleted in RDS leave no timestamp behind: rebuild the table from what RDS holds.
+                log.info(
+                    "%s → %s: %d row(s) deleted in %s, re-importing all", source, target, deleted, window
+                )
+                full = True
+                window = next_window(cur, target, s.transfer_lag_seconds, from_start=True)
+            result = TableTransfer(table.name, source, target, engine, window, full=full)
             if window.empty:
                 return result
             count, low, high = _window_stats(cur, table, rds_table, window)
             if count == 0:
+                if full and exists:  # every row was deleted in RDS: so is the Hive table's content
+                    empty_table(s, hive_database, hive_table, PARTITION if table.partitioned else None)
+                    with clients.rds_cursor("pipeline", settings=s) as writer:
+                        save_watermark(writer, target, source, CHECK_COLUMN, window, engine, 0)
                 log.info("%s → %s: no rows changed in %s", source, target, window)
                 return result
             if engine == "sqoop" and tuning.direct:

@@ -15,7 +15,9 @@ ago, in whole seconds. Windows are half-open and chained, so every change lands 
   next run imports the same rows again — the merge by key makes that harmless;
 * a run whose window holds no rows writes nothing, so a plain rerun changes nothing anywhere.
 
-Deleted RDS rows are not seen by any timestamp watermark (as with Sqoop); ``full=True`` re-imports all.
+Deleted RDS rows are not seen by any timestamp watermark (as with Sqoop): the loader logs every deletion
+in ``load_deletions``, and a window that holds a deletion of the table makes the transfer re-import the
+whole table (``deletions_in``); ``full=True`` does that unconditionally.
 """
 
 from __future__ import annotations
@@ -61,13 +63,20 @@ def window_upper(cur, lag_seconds: int) -> datetime:
     return cur.fetchone()[0]
 
 
-def wait_until_settled(cur, rds_table: str, check_column: str, lag_seconds: int) -> float:
-    """Sleep until the newest ``check_column`` is more than the lag (plus the second ``upper`` is
-    truncated to) in the past; returns the seconds waited (never more than that margin)."""
+DELETIONS_TABLE = "load_deletions"
+
+
+def wait_until_settled(
+    cur, rds_table: str, check_column: str, lag_seconds: int, where: str = "1 = 1", params: tuple = ()
+) -> float:
+    """Sleep until the newest ``check_column`` (of the rows matching ``where``) is more than the lag
+    (plus the second ``upper`` is truncated to) in the past; returns the seconds waited (never more
+    than that margin)."""
     margin = lag_seconds + 1
     cur.execute(
         f"SELECT TIMESTAMPDIFF(MICROSECOND, MAX({identifier(check_column)}), NOW(3)) / 1e6 "
-        f"FROM {identifier(rds_table)}"
+        f"FROM {identifier(rds_table)} WHERE {where}",
+        params,
     )
     age = cur.fetchone()[0]
     if age is None or float(age) >= margin:
@@ -75,6 +84,17 @@ def wait_until_settled(cur, rds_table: str, check_column: str, lag_seconds: int)
     wait = min(margin - float(age), margin)
     time.sleep(wait)
     return wait
+
+
+def deletions_in(cur, rds_table: str, window: Window) -> int:
+    """Rows of ``rds_table`` the loader deleted within ``window`` (by ``load_deletions.deleted_at``)."""
+    condition, params = window.condition("deleted_at")
+    cur.execute(
+        f"SELECT COALESCE(SUM(rows_deleted), 0) FROM {identifier(DELETIONS_TABLE)} "
+        f"WHERE table_name = %s AND {condition}",
+        (rds_table, *params),
+    )
+    return int(cur.fetchone()[0])
 
 
 def saved_watermark(cur, target: str) -> datetime | None:

@@ -163,7 +163,7 @@ def publish_use_cases(
             "run_id": run_id,
             "database": database,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "has_store_traffic": input_rows["store_traffic"] is not None,
+            "has_store_traffic": bool(input_rows["store_traffic"]),  # absent, or emptied by a retraction
             "input_rows": input_rows,
             "input_fingerprint": digest,
             "tables": {
