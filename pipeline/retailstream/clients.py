@@ -11,7 +11,7 @@ from typing import Literal
 
 from retailstream.settings import Settings, get_settings
 
-RdsUser = Literal["root", "pipeline", "analyst", "hive"]
+RdsUser = Literal["root", "pipeline", "loader", "analyst", "hive"]
 
 
 def aws_client(service: str, settings: Settings | None = None):

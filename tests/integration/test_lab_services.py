@@ -15,6 +15,26 @@ import requests
 from retailstream import clients
 
 
+def test_secrets_and_control_endpoints_are_closed(lab, settings):
+    """Files holding credentials are the owner's alone; no HTTP endpoint can reload or stop Prometheus or
+    statsd_exporter (their configs are reloaded by SIGHUP)."""
+    layout = lab.layout
+    for path in (
+        settings.home / ".env",
+        layout.data / "airflow" / "airflow.db",
+        layout.conf / "airflow-passwords.json",
+        layout.conf / "supervisord.conf",
+        layout.conf / "hive" / "hive-site.xml",
+    ):
+        assert path.stat().st_mode & 0o077 == 0, f"{path} is readable by others"
+    for url in (
+        f"{settings.prometheus_url}/-/reload",
+        f"{settings.prometheus_url}/-/quit",
+        f"{settings.statsd_exporter_url}/-/reload",
+    ):
+        assert requests.post(url, timeout=5).status_code in (403, 404), url
+
+
 def test_s3_sqs_glue_on_moto(lab, settings):
     s3 = clients.aws_client("s3")
     names = {b["Name"] for b in s3.list_buckets()["Buckets"]}
@@ -36,7 +56,7 @@ def test_s3_sqs_glue_on_moto(lab, settings):
 
 
 def test_mariadb_users_are_least_privilege(lab, settings):
-    for user in ("pipeline", "analyst", "hive"):
+    for user in ("pipeline", "loader", "analyst", "hive"):
         with clients.rds_cursor(user, database="") as cur:
             cur.execute("SELECT 1")
             assert cur.fetchone() == (1,)
@@ -51,6 +71,24 @@ def test_mariadb_users_are_least_privilege(lab, settings):
             with pytest.raises(pymysql.err.OperationalError) as denied:
                 cur.execute(f"INSERT INTO {table} VALUES (2)")
             assert denied.value.args[0] == 1142  # command denied
+        # the loader moves rows, nothing else: no DDL, no other database
+        with clients.rds_cursor("loader") as cur:
+            cur.execute(f"INSERT INTO {table} VALUES (3)")
+            cur.execute(f"DELETE FROM {table} WHERE id = 3")
+            cur.execute("CREATE TEMPORARY TABLE probe_stage (id INT)")
+            for statement in (
+                f"DROP TABLE {table}",
+                f"ALTER TABLE {table} ADD COLUMN x INT",
+                "CREATE TABLE t (a INT)",
+            ):
+                with pytest.raises(pymysql.err.OperationalError) as denied:
+                    cur.execute(statement)
+                assert denied.value.args[0] == 1142, statement
+        with (
+            pytest.raises(pymysql.err.OperationalError),
+            clients.rds_cursor("loader", settings.rds_reports_database),
+        ):
+            pass
         # hive may not even connect to the retail database
         with pytest.raises(pymysql.err.OperationalError), clients.rds_cursor("hive", settings.rds_database):
             pass

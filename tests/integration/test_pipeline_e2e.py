@@ -92,6 +92,76 @@ def _reporting_tables(s) -> dict[str, list[tuple]]:
     return snapshot
 
 
+DATA_TABLES = {"stores": "stores", "sales": "sales", "store_traffic": "store_traffic"}
+
+
+def _snapshot(s) -> dict:
+    """What every hop holds (values, not timestamps): curated S3, the quarantine, RDS, HDFS, Hive and the
+    reporting tables."""
+    from retailstream.datasets.contract import contract
+
+    s3 = clients.aws_client("s3", s)
+    snapshot: dict = {"reporting": _reporting_tables(s)}
+
+    def objects(bucket: str) -> dict[str, bytes]:
+        return {
+            o["Key"]: s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+            for o in page.get("Contents", [])
+        }
+
+    snapshot["curated"] = objects(s.curated_bucket)
+    snapshot["quarantine"] = {  # the records without the run that wrote them
+        key: [{k: v for k, v in json.loads(line).items() if k != "run_id"} for line in body.splitlines()]
+        for key, body in objects(s.quarantine_bucket).items()
+    }
+    columns = {kind: ", ".join([*contract(kind).names, "source_key"]) for kind in DATA_TABLES}
+    with clients.rds_cursor("analyst", s.rds_database, settings=s) as cur:
+        for kind, table in DATA_TABLES.items():
+            cur.execute(f"SELECT {columns[kind]} FROM {table}")
+            snapshot[f"rds.{table}"] = sorted(tuple(str(v) for v in row) for row in cur.fetchall())
+    snapshot["hdfs.features"] = sorted(
+        n for n in clients.hdfs_client(s).list(f"{s.hdfs_raw_dir}/features") if not n.startswith("_")
+    )
+    conn = clients.hive_connect(s)
+    try:
+        cur = conn.cursor()
+        hive_columns = {**columns, "features": ", ".join(contract("features").names)}
+        for kind, names in hive_columns.items():
+            cur.execute(f"SELECT {names} FROM {s.hive_database}.{kind}")
+            snapshot[f"hive.{kind}"] = sorted(tuple(str(v) for v in row) for row in cur.fetchall())
+    finally:
+        conn.close()
+    return snapshot
+
+
+def _kaggle_files(out: Path, seed: int) -> Path:
+    """Another chain in the real Kaggle files' shape (train.csv, features.csv, stores.csv; no traffic)."""
+    from retailstream.datasets.generator import GenerationRequest, generate
+
+    generate(out / "chain", GenerationRequest(stores=STORES, seed=seed, defects=0))
+    incoming = out / "chain" / "incoming"
+    kaggle = out / "kaggle"
+    kaggle.mkdir()
+    shutil.copy(incoming / "stores" / "stores.csv", kaggle / "stores.csv")
+    for name, pattern in (("train.csv", "sales/store=*/*.csv"), ("features.csv", "features/*.csv")):
+        parts = [path.read_text().splitlines() for path in sorted(incoming.glob(pattern))]
+        (kaggle / name).write_text("\n".join([parts[0][0]] + [line for p in parts for line in p[1:]]) + "\n")
+    return kaggle
+
+
+def _deliver(s, request=None, kaggle: Path | None = None) -> dict:
+    """Put the real files into the namespace's datasets folder (or take them away) and prepare it."""
+    from retailstream.datasets.generator import GenerationRequest
+    from retailstream.datasets.prepare import prepare
+
+    for name in ("train.csv", "features.csv", "stores.csv"):
+        (s.datasets_dir / name).unlink(missing_ok=True)
+        if kaggle:
+            shutil.copy(kaggle / name, s.datasets_dir / name)
+    return prepare(s.datasets_dir, request or GenerationRequest(stores=STORES, seed=SEED, defects=DEFECTS))
+
+
 def _rds_state(s) -> dict:
     with clients.rds_cursor("analyst", s.rds_database, settings=s) as cur:
         return {
@@ -137,6 +207,7 @@ def clean(lab, settings, tmp_path_factory):
         "glue_runs": list(reversed(job_runs(s))),  # oldest first
         "reporting_after_drop": reporting_after_drop,
         "reporting": _reporting_tables(s),
+        "snapshot": _snapshot(s),
     }
     namespace.destroy(s)
 
@@ -314,3 +385,30 @@ def test_rds_outage_retries_notifies_and_recovers(clean, lab, settings, tmp_path
     assert recovered["state"] == "success", recovered
     assert _reporting_tables(s) == clean["reporting"]
     namespace.destroy(s)
+
+
+def test_changing_the_dataset_gives_a_clean_runs_tables(clean, settings, tmp_path):
+    """Synthetic → real ends exactly as a clean real run, and real → synthetic exactly as a clean
+    synthetic run: at every hop, nothing of the other dataset is left (e.g. its store_traffic)."""
+    kaggle = _kaggle_files(tmp_path, seed=SEED + 4)
+
+    real, real_env = _namespace(settings, f"e2e_real_{uuid.uuid4().hex[:6]}", tmp_path / "real")
+    switch, switch_env = _namespace(settings, f"e2e_switch_{uuid.uuid4().hex[:6]}", tmp_path / "switch")
+    try:
+        assert _deliver(real, kaggle=kaggle).action == "split"
+        assert run_dag_test(real_env, tmp_path / "real-airflow", MONDAYS[0])["state"] == "success"
+        clean_real = _snapshot(real)
+        assert clean_real["rds.store_traffic"] == [] and clean_real["hive.store_traffic"] == []
+
+        airflow = tmp_path / "switch-airflow"
+        assert run_dag_test(switch_env, airflow, MONDAYS[0])["state"] == "success"  # the synthetic chain
+        assert _deliver(switch, kaggle=kaggle).action == "split"
+        assert run_dag_test(switch_env, airflow, MONDAYS[1])["state"] == "success"
+        assert _snapshot(switch) == clean_real
+
+        assert _deliver(switch).action == "generated"
+        assert run_dag_test(switch_env, airflow, MONDAYS[2])["state"] == "success"
+        assert _snapshot(switch) == clean["snapshot"]
+    finally:
+        namespace.destroy(real)
+        namespace.destroy(switch)

@@ -415,3 +415,18 @@ def test_new_versions_replace_and_retracted_files_take_their_rows_along(lab, set
         purge_bucket_prefix(settings.raw_bucket, raw_prefix)
         purge_bucket_prefix(bucket, "")
         s3.delete_bucket(Bucket=bucket)
+
+
+def test_the_local_runner_runs_only_the_packaged_script(settings, scope):
+    """The runner executes the job on this host with the lab's credentials: a script object that is not
+    the packaged one (tampered with, or stale) fails the run instead of running."""
+    s3 = clients.aws_client("s3")
+    job = clients.aws_client("glue").get_job(JobName=settings.glue_job_name)["Job"]
+    script = S3Location.parse(job["Command"]["ScriptLocation"])
+    s3.put_object(Bucket=script.bucket, Key=script.prefix, Body=b"raise SystemExit('not the job')\n")
+    try:
+        with pytest.raises(JobRunFailed, match="is not the packaged job script") as failed:
+            run_clean_merge(settings, arguments=scope["arguments"])
+        assert job_run(failed.value.run["Id"], settings)["JobRunState"] == "FAILED"
+    finally:
+        register_job(settings)

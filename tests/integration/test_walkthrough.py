@@ -115,6 +115,11 @@ def test_a_page_that_does_not_show_its_text_fails_the_recording(settings, lab, t
             page.set_default_timeout(3000)
             with pytest.raises(WalkthroughError, match="did not show 'NoSuchAlertRule'") as failure:
                 capture(page, scene, tmp_path)
+            # a refused connection: the browser's message quotes the whole URL, token included
+            refused = Scene("refused", "Jupyter", "a caption", "http://127.0.0.1:9/lab?token=secret", "x")
+            with pytest.raises(WalkthroughError, match="ERR_CONNECTION_REFUSED") as refusal:
+                capture(page, refused, tmp_path)
+            assert "secret" not in str(refusal.value)
         finally:
             browser.close()
     assert f"{settings.prometheus_url}/classic/alerts " in str(failure.value)  # named, without its query

@@ -95,6 +95,10 @@ def job_definition(s: Settings) -> dict:
     }
 
 
+def packaged_script() -> bytes:
+    return files("retailstream.cleaning").joinpath("glue_script.py").read_bytes()
+
+
 def _emulator_lacks(error: ClientError) -> bool:
     """moto answers the Update* calls of Glue with an internal error; delete and create instead."""
     return error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
@@ -106,8 +110,9 @@ def register_job(settings: Settings | None = None) -> dict:
     s3, glue = clients.aws_client("s3", s), clients.aws_client("glue", s)
     definition = job_definition(s)
     script = S3Location.parse(definition["Command"]["ScriptLocation"])
-    body = files("retailstream.cleaning").joinpath("glue_script.py").read_bytes()
-    s3.put_object(Bucket=script.bucket, Key=script.prefix, Body=body, ContentType="text/x-python")
+    s3.put_object(
+        Bucket=script.bucket, Key=script.prefix, Body=packaged_script(), ContentType="text/x-python"
+    )
     try:
         current = glue.get_job(JobName=s.glue_job_name)["Job"]
     except glue.exceptions.EntityNotFoundException:
@@ -238,7 +243,18 @@ def _execute(run: dict, job: dict, merged: dict, where: S3Location, s3, s: Setti
     began = time.monotonic()
     with stage_run("glue_job", s) as stage, tempfile.TemporaryDirectory(prefix="glue-") as workdir:
         path = Path(workdir) / SCRIPT_NAME
-        path.write_bytes(s3.get_object(Bucket=script.bucket, Key=script.prefix)["Body"].read())
+        body = s3.get_object(Bucket=script.bucket, Key=script.prefix)["Body"].read()
+        if body != packaged_script():
+            # This host runs the script with the lab's credentials: only the code this package ships.
+            run.update(
+                JobRunState="FAILED",
+                CompletedOn=_now(),
+                ErrorMessage=f"{script.uri()} is not the packaged job script: "
+                "`retailstream glue register` uploads it again",
+            )
+            _save(s3, where, run)
+            raise JobRunFailed(run)
+        path.write_bytes(body)
         command = [sys.executable, str(path), "--JOB_NAME", s.glue_job_name, "--JOB_RUN_ID", run_id]
         for name, value in merged.items():
             if name.startswith("--") and name[2:] in _SCRIPT_ARGUMENTS:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import zipfile
@@ -10,7 +12,7 @@ from pathlib import Path
 
 from retailstream import clients
 from retailstream.lab.layout import LabLayout
-from retailstream.settings import NAMESPACE_DATABASE_PREFIX, Settings
+from retailstream.settings import NAMESPACE_DATABASE_PREFIX, Settings, write_private
 from retailstream.spark import SPARK_HOME
 
 VENV_BIN = Path(sys.executable).parent
@@ -59,7 +61,8 @@ def _root_connection(s: Settings, layout: LabLayout):
 
 
 def mariadb_accounts(s: Settings, layout: LabLayout) -> None:
-    """Databases and least-privilege users: pipeline (read/write retail), analyst (read), hive."""
+    """Databases and least-privilege users: pipeline (owns the schemas: DDL and DML), loader (DML and
+    temporary tables in retail), analyst (read), hive (the metastore)."""
     conn, password_set = _root_connection(s, layout)
     utf8 = "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
     with conn, conn.cursor() as cur:
@@ -80,6 +83,10 @@ def mariadb_accounts(s: Settings, layout: LabLayout) -> None:
                 f"ALL PRIVILEGES ON `{s.rds_database}`.*",
                 f"ALL PRIVILEGES ON `{s.rds_reports_database}`.*",
                 f"ALL PRIVILEGES ON `{namespaces}`.*",
+            ],
+            "loader": [
+                f"SELECT, INSERT, UPDATE, DELETE, CREATE TEMPORARY TABLES ON `{db}`.*"
+                for db in (s.rds_database, namespaces)
             ],
             "analyst": [
                 f"SELECT, SHOW VIEW ON `{s.rds_database}`.*",
@@ -233,17 +240,18 @@ def airflow_env(s: Settings, layout: LabLayout) -> dict[str, str]:
 def airflow_database(s: Settings, layout: LabLayout) -> None:
     env = airflow_env(s, layout)
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
-    passwords = layout.conf / "airflow-passwords.json"
-    passwords.write_text(json.dumps({s.airflow_admin_user: s.secret("airflow_admin_password")}))
-    passwords.chmod(0o600)
+    write_private(
+        layout.conf / "airflow-passwords.json",
+        json.dumps({s.airflow_admin_user: s.secret("airflow_admin_password")}),
+    )
     from importlib.metadata import version
 
     marker = Path(env["AIRFLOW_HOME"]) / ".migrated"
     wanted = version("apache-airflow")
-    if marker.exists() and marker.read_text() == wanted:
-        return
-    _run([str(VENV_BIN / "airflow"), "db", "migrate"], layout.logs / "airflow-migrate.log", env=env)
-    marker.write_text(wanted)
+    if not (marker.exists() and marker.read_text() == wanted):
+        _run([str(VENV_BIN / "airflow"), "db", "migrate"], layout.logs / "airflow-migrate.log", env=env)
+        marker.write_text(wanted)
+    (Path(env["AIRFLOW_HOME"]) / "airflow.db").chmod(0o600)  # its users and connections: the owner's alone
 
 
 # --- monitoring ------------------------------------------------------------------------------------
@@ -257,18 +265,43 @@ def _reload(url: str) -> None:
         raise RuntimeError(f"POST {url}: HTTP {response.status_code}: {response.text.strip()}")
 
 
+def _reload_if_changed(port: int, name: str, configs: list[Path]) -> None:
+    """SIGHUP the process listening on ``port`` when one of its ``configs`` changed after it started:
+    Prometheus and statsd_exporter re-read their configuration on it, so their HTTP lifecycle
+    endpoints (/-/reload, /-/quit) stay off. A process started after the change read it already (and
+    one started a moment ago may not handle the signal yet)."""
+    import psutil
+
+    owner = next(
+        (
+            c.pid
+            for c in psutil.net_connections("tcp")
+            if c.status == psutil.CONN_LISTEN and c.laddr.port == port
+        ),
+        None,
+    )
+    if owner is None:
+        raise RuntimeError(f"{name}: nothing listens on port {port}")
+    changed = max(path.stat().st_mtime for path in configs if path.exists())
+    if changed > psutil.Process(owner).create_time():
+        os.kill(owner, signal.SIGHUP)
+
+
 def prometheus_reload(s: Settings, layout: LabLayout) -> None:
     """Re-read the rendered config and the rule files (a running Prometheus keeps its process)."""
-    _reload(f"{s.prometheus_url}/-/reload")
+    rules = sorted((s.home / "prometheus" / "rules").glob("*.yml"))
+    _reload_if_changed(s.prometheus_port, "prometheus", [layout.conf / "prometheus.yml", *rules])
 
 
 def alertmanager_reload(s: Settings, layout: LabLayout) -> None:
-    _reload(f"{s.alertmanager_url}/-/reload")
+    _reload(f"{s.alertmanager_url}/-/reload")  # Alertmanager's reload endpoint cannot be turned off
 
 
 def statsd_exporter_reload(s: Settings, layout: LabLayout) -> None:
     """Re-read prometheus/statsd_mapping.yml."""
-    _reload(f"{s.statsd_exporter_url}/-/reload")
+    _reload_if_changed(
+        s.statsd_exporter_port, "statsd_exporter", [s.home / "prometheus" / "statsd_mapping.yml"]
+    )
 
 
 def statsd_exporter_binary(s: Settings, layout: LabLayout) -> None:

@@ -8,7 +8,7 @@ from xml.sax.saxutils import escape
 import jinja2
 
 from retailstream.lab.layout import LabLayout
-from retailstream.settings import Settings
+from retailstream.settings import Settings, write_private
 
 LOG4J_CONSOLE = """\
 log4j.rootLogger=INFO,console
@@ -44,11 +44,13 @@ def hadoop_xml(properties: dict[str, object]) -> str:
 
 
 def _write(path: Path, text: str, private: bool = False) -> None:
+    if private:
+        if not path.exists() or path.read_text() != text or path.stat().st_mode & 0o077:
+            write_private(path, text)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
-    if private:
-        path.chmod(0o600)
 
 
 def core_site(s: Settings) -> dict[str, object]:

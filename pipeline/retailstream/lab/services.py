@@ -224,7 +224,6 @@ def build_services(s: Settings, layout: LabLayout) -> list[Service]:
                 f"--config.file={layout.conf / 'prometheus.yml'}",
                 f"--storage.tsdb.path={layout.data / 'prometheus'}",
                 f"--web.listen-address={host}:{s.prometheus_port}",
-                "--web.enable-lifecycle",
                 "--storage.tsdb.retention.time=30d",
             ],
             ports=(s.prometheus_port,),
@@ -269,7 +268,6 @@ def build_services(s: Settings, layout: LabLayout) -> list[Service]:
                 f"--statsd.listen-udp={host}:{s.statsd_port}",
                 "--statsd.listen-tcp=",
                 f"--web.listen-address={host}:{s.statsd_exporter_port}",
-                "--web.enable-lifecycle",
                 f"--statsd.mapping-config={s.home / 'prometheus' / 'statsd_mapping.yml'}",
             ],
             ports=(s.statsd_exporter_port,),
@@ -374,6 +372,8 @@ def supervisor_config(services: list[Service], layout: LabLayout) -> str:
                 # Process groups: spark-submit and airflow fork children that must die with the parent.
                 "stopasgroup=true",
                 "killasgroup=true",
+                # What the services write (Airflow's metadata DB, logs, data folders) is the owner's alone.
+                "umask=077",
                 "redirect_stderr=true",
                 f"stdout_logfile={layout.logs / (svc.name + '.log')}",
                 "stdout_logfile_maxbytes=20MB",

@@ -90,7 +90,8 @@ def dataset_of(key: str, settings: Settings | None = None) -> str | None:
 
 
 def connect(settings: Settings | None = None):
-    return clients.rds_connect("pipeline", settings=settings, local_infile=True, autocommit=False)
+    """The loader's own account: DML and temporary tables in the pipeline database, no DDL."""
+    return clients.rds_connect("loader", settings=settings, local_infile=True, autocommit=False)
 
 
 def load_object(bucket: str, key: str, *, conn, s3, settings: Settings | None = None) -> LoadReport:

@@ -2,7 +2,8 @@
 
 The summary's numbers come from where the pipeline itself records them: per-stage rows and durations
 from the Pushgateway (what every stage pushed for this run), the ten headline answers from the use-case
-run's ``findings.json``, task states and durations from Airflow.
+run's ``findings.json``, task states and durations from Airflow. A run that found nothing new (another
+run did the work) moves no rows, so the summary also shows what every hop holds now (``pipeline_state``).
 """
 
 from __future__ import annotations
@@ -116,6 +117,88 @@ def summary_tables(run_started_epoch: float, settings: Settings, findings: list[
     return [stages, answers]
 
 
+def pipeline_state(settings: Settings) -> list[tuple[str, str, str]]:
+    """(hop, what, how much) for every place the data lives, read from the services themselves."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    from retailstream import clients
+    from retailstream.ingest.upload import dataset_prefixes
+    from retailstream.s3util import iter_objects
+
+    s = settings
+    s3 = clients.aws_client("s3", s)
+    rows: list[tuple[str, str, str]] = []
+    raw = {name: sum(1 for _ in iter_objects(s3, s.raw_bucket, p)) for name, p in dataset_prefixes(s).items()}
+    rows.append(("S3 raw", "files delivered", ", ".join(f"{k} {v:,}" for k, v in raw.items())))
+    curated = {}
+    for name, prefix in dataset_prefixes(s).items():
+        curated[name] = sum(
+            pq.read_metadata(
+                io.BytesIO(s3.get_object(Bucket=s.curated_bucket, Key=o["Key"])["Body"].read())
+            ).num_rows
+            for o in iter_objects(s3, s.curated_bucket, prefix)
+        )
+    rows.append(("S3 curated", "rows (Parquet)", ", ".join(f"{k} {v:,}" for k, v in curated.items())))
+    rejected = sum(
+        s3.get_object(Bucket=s.quarantine_bucket, Key=o["Key"])["Body"].read().count(b"\n")
+        for o in iter_objects(s3, s.quarantine_bucket, "")
+    )
+    rows.append(("S3 quarantine", "rejected rows", f"{rejected:,}"))
+    with clients.rds_cursor("analyst", settings=s) as cur:
+        counts = {}
+        for table in ("stores", "sales", "store_traffic", "load_quarantine"):
+            cur.execute(f"SELECT COUNT(*) FROM `{table}`")
+            counts[table] = cur.fetchone()[0]
+    rows.append((f"RDS {s.rds_database}", "rows", ", ".join(f"{k} {v:,}" for k, v in counts.items())))
+    hdfs = clients.hdfs_client(s).list(f"{s.hdfs_raw_dir}/features")
+    rows.append(("HDFS", f"{s.hdfs_raw_dir}/features", f"{sum(not n.startswith('_') for n in hdfs)} files"))
+    conn = clients.hive_connect(s)
+    try:
+        cur = conn.cursor()
+        hive = {}
+        for table in ("features", "stores", "sales", "store_traffic"):
+            cur.execute(f"SHOW TABLES IN {s.hive_database} LIKE '{table}'")
+            if cur.fetchall():
+                cur.execute(f"SELECT COUNT(*) FROM {s.hive_database}.{table}")
+                hive[table] = cur.fetchall()[0][0]
+    finally:
+        conn.close()
+    rows.append((f"Hive {s.hive_database}", "rows", ", ".join(f"{k} {v:,}" for k, v in hive.items())))
+    return rows
+
+
+def state_table(settings: Settings) -> Table:
+    table = Table(title="Where the data is now (whichever run put it there)")
+    for column in ("hop", "what", "now"):
+        table.add_column(column)
+    for row in pipeline_state(settings):
+        table.add_row(*row)
+    return table
+
+
+def dataset_note(settings: Settings, manifest: dict) -> str | None:
+    """Say so when the prepared dataset is not the one the pipeline ingested last."""
+    from retailstream import clients
+    from retailstream.datasets.layout import dataset_identity, describe_dataset
+    from retailstream.ingest.upload import DATASET_KEY
+
+    s3 = clients.aws_client("s3", settings)
+    try:
+        previous = json.loads(s3.get_object(Bucket=settings.raw_bucket, Key=DATASET_KEY)["Body"].read())
+    except (s3.exceptions.NoSuchKey, s3.exceptions.NoSuchBucket):
+        return None
+    current = dataset_identity(manifest)
+    if previous == current:
+        return None
+    return (
+        "[bold yellow]dataset changed[/bold yellow]: the pipeline last ingested "
+        f"{describe_dataset(previous)}; now {describe_dataset(current)}. This run replaces it: files no "
+        "longer delivered are retracted, with every row derived from them, from S3, RDS, HDFS and Hive."
+    )
+
+
 def read_findings(report_dir: Path) -> list[dict]:
     path = report_dir / "findings.json"
     return json.loads(path.read_text()) if path.exists() else []
@@ -186,6 +269,8 @@ def run_demo(settings: Settings | None = None, console: Console | None = None, t
     console.print(f"data: {outcome.action} ({outcome.manifest['source']}): {rows}")
     for note in outcome.notes:
         console.print(f"note: {note}")
+    if change := dataset_note(s, outcome.manifest):
+        console.print(change)
     client = AirflowClient(s)
     errors = client.import_errors()
     if errors:
@@ -207,6 +292,7 @@ def run_demo(settings: Settings | None = None, console: Console | None = None, t
     report = report_dir / "report.html"
     for table in summary_tables(started_epoch, s, read_findings(report_dir)):
         console.print(table)
+    console.print(state_table(s))
     console.print(links(s, report if report.exists() else None))
     console.print(dashboards_status(s))
     if state != "success":

@@ -41,7 +41,7 @@ from pathlib import Path
 
 from retailstream import clients
 from retailstream.lab.layout import LabLayout
-from retailstream.settings import Settings, get_settings
+from retailstream.settings import Settings, get_settings, write_private
 from retailstream.transfer.window import Window, sql_timestamp
 from retailstream.warehouse import identifier
 
@@ -144,12 +144,8 @@ def password_file(settings: Settings) -> Path:
     """The analyst's password in a 0600 file, written when missing or changed."""
     user, password = clients.rds_credentials("analyst", settings)
     path = sqoop_dir(settings) / f"{user}.password"
-    path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists() or path.read_text() != password:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(password)  # no newline: Sqoop uses the file's bytes as they are
-    path.chmod(0o600)
+        write_private(path, password)  # no newline: Sqoop uses the file's bytes as they are
     return path
 
 

@@ -18,6 +18,7 @@ from retailstream.monitoring.metrics import stage_run
 from retailstream.settings import Settings, get_settings
 from retailstream.usecases import publish
 from retailstream.usecases.source import checked_identifier
+from retailstream.warehouse import identifier
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -98,9 +99,11 @@ def _reusable_run(s: Settings, digest: str) -> Path | None:
         return None
     with clients.rds_cursor("analyst", s.rds_reports_database, settings=s) as cur:
         for info in manifest["tables"].values():
-            table = info["rds_table"].split(".", 1)[1]
-            try:
-                cur.execute(f"SELECT COUNT(*) FROM `{table}`")
+            database, table = info["rds_table"].split(".", 1)
+            if database != s.rds_reports_database:
+                return None
+            try:  # names from a file on disk: identifier() refuses anything but a plain name
+                cur.execute(f"SELECT COUNT(*) FROM {identifier(table)}")
             except Exception:  # dropped or renamed since: recompute
                 return None
             if cur.fetchone()[0] != info["rows"]:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
 
 from rich.console import Console
 
@@ -174,6 +174,14 @@ def public(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", parts.fragment))
 
 
+def redacted(text: str, url: str) -> str:
+    """``text`` without the values of ``url``'s query (tokens), which an error message may quote."""
+    for values in parse_qs(urlsplit(url).query).values():
+        for value in values:
+            text = text.replace(value, "…")
+    return text
+
+
 def latest_successful_run(s: Settings) -> str:
     run_id = AirflowClient(s).latest_run_id(DAG_ID, state="success")
     if not run_id:
@@ -280,7 +288,7 @@ def capture(page, scene: Scene, out: Path) -> Shot:
         # innerText holds rendered text only: the expectation must be on screen, not in a hidden node
         page.wait_for_function("text => document.body.innerText.includes(text)", arg=scene.expect)
     except PlaywrightError as error:
-        first_line = str(error).splitlines()[0]
+        first_line = redacted(str(error).splitlines()[0], scene.url)
         raise WalkthroughError(
             f"{scene.title}: {public(scene.url)} did not show {scene.expect!r} ({first_line})"
         ) from None
