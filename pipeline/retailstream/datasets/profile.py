@@ -49,13 +49,16 @@ class _Totals:
     weeks_without_cpi: set = field(default_factory=set)
     traffic_weeks: set = field(default_factory=set)
     customers: int = 0
-    # The frames chain_shape needs, cut to the columns it reads (about 50 MB of sales at scale 5).
-    frames: dict[str, list[pd.DataFrame]] = field(default_factory=lambda: {kind: [] for kind in KINDS})
+    # The columns chain_shape reads, file by file: plain arrays, as thousands of small DataFrames would
+    # cost more than their data (about 50 MB of sales at scale 5).
+    columns: dict[str, dict[str, list[np.ndarray]]] = field(
+        default_factory=lambda: {kind: {name: [] for name in names} for kind, names in _SHAPE_COLUMNS.items()}
+    )
 
     def add(self, kind: str, frame: pd.DataFrame) -> None:
         self.rows[kind] += len(frame)
-        if kind != "store_traffic":
-            self.frames[kind].append(frame[_SHAPE_COLUMNS[kind]])
+        for name, arrays in self.columns.get(kind, {}).items():
+            arrays.append(frame[name].to_numpy())
         for name in contract(kind).names:
             self.missing[kind][name] += int(frame[name].isna().sum())
         weeks = frame.get("week_date")
@@ -76,6 +79,14 @@ class _Totals:
         else:
             self.traffic_weeks.update(weeks.unique())
             self.customers += int(frame["customers"].sum())
+
+    def frame(self, kind: str) -> pd.DataFrame | None:
+        """The collected columns of ``kind`` as one frame (None if no file had any), releasing the parts."""
+        columns = self.columns.pop(kind)
+        if not next(iter(columns.values())):
+            return None
+        # Column by column, so each column's parts are freed before the next is joined.
+        return pd.DataFrame({name: np.concatenate(columns.pop(name)) for name in list(columns)}, copy=False)
 
 
 def _day(value) -> str | None:
@@ -134,12 +145,8 @@ def profile_path(path: Path) -> dict:
         "missing_values": {
             kind: dict(counts) for kind, counts in totals.missing.items() if totals.rows[kind]
         },
-        "chain": chain_shape(*(_concat(totals.frames[kind]) for kind in ("sales", "stores", "features"))),
+        "chain": chain_shape(*(totals.frame(kind) for kind in ("sales", "stores", "features"))),
     }
-
-
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame | None:
-    return pd.concat(frames, ignore_index=True) if frames else None
 
 
 def _pct(value: float) -> float:
@@ -192,7 +199,9 @@ def chain_shape(
     """
     if sales is None or sales.empty:
         return None
-    sales = sales.drop_duplicates(["store", "dept", "week_date"], keep="last")
+    superseded = sales.duplicated(["store", "dept", "week_date"], keep="last")
+    if superseded.any():  # filtering copies the frame: only when a resubmission repeats keys
+        sales = sales[~superseded]
     store_weeks = (
         sales.groupby(["store", "week_date"])
         .agg(store_sales=("weekly_sales", "sum"), is_holiday=("is_holiday", "any"))
