@@ -34,7 +34,7 @@ DEPARTMENTS_PER_TYPE = {"A": 77, "B": 74, "C": 62}
 UNUSED_DEPARTMENTS = frozenset({15, 53, 57, 61, 62, 63, 64, 66, 68, 69, 70, 73, 75, 76, 84, 86, 88, 89})
 DEPARTMENTS = np.array([d for d in range(1, 100) if d not in UNUSED_DEPARTMENTS])
 UNKNOWN_STORE_BASE = 90_000
-# Stores of a region share its climate, fuel price and economy, as groups of real stores do.
+# Stores of a region share its climate, fuel price and economy (the real features are regional too).
 REGIONS = 10
 
 # The real chain's weekly lead rotates among three big type-A stores: each block of 45 stores has three
@@ -297,7 +297,7 @@ def _region(rng: np.random.Generator, calendar: Calendar, national_fuel: np.ndar
     mean_temperature = rng.uniform(42, 76)
     swing = float(np.clip(38 - 0.33 * mean_temperature + rng.normal(0, 2.5), 8, 30))
 
-    # One price for every store of the region (the real data repeats it too), with its own offset and drift.
+    # One price for every store of the region, with the region's own offset and drift.
     fuel = national_fuel + rng.uniform(-0.12, 0.42) + _ar1(rng, np.array([0.025]), count, persistence=0.8)[0]
 
     # Two CPI families as in the real data: a few regions on an index near 130 published monthly, most
