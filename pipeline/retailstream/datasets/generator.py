@@ -297,8 +297,10 @@ def _region(rng: np.random.Generator, calendar: Calendar, national_fuel: np.ndar
     mean_temperature = rng.uniform(42, 76)
     swing = float(np.clip(38 - 0.33 * mean_temperature + rng.normal(0, 2.5), 8, 30))
 
-    # One price for every store of the region, with the region's own offset and drift.
-    fuel = national_fuel + rng.uniform(-0.12, 0.42) + _ar1(rng, np.array([0.025]), count, persistence=0.8)[0]
+    # One price for every store of the region: the national path, the region's offset and a slow regional
+    # swing (months long), so which region is cheapest changes over time.
+    swing_fuel = _ar1(rng, np.array([0.07]), count, persistence=0.95)[0]
+    fuel = national_fuel + rng.uniform(-0.1, 0.35) + swing_fuel
 
     # Two CPI families as in the real data: a few regions on an index near 130 published monthly, most
     # near 210 published weekly; both drift slowly up.
