@@ -45,9 +45,9 @@ REGIONS = 10
 FLAGSHIP_PATHS = ((1.91, -0.08), (1.76, 0.0), (1.55, 0.08))
 FLAGSHIP_SIZES = (195_000, 220_000)  # the real leaders are among the biggest stores
 
-# The real chain's biggest departments (by number): volume relative to the biggest, summer amplitude and
-# holiday sensitivity. Grocery-like 92 leads most weeks, beverage-like 95 overtakes it in summer,
-# electronics-like 72 and toy-like 7 lead in the Thanksgiving and Christmas weeks.
+# Departments numbered as the real chain's biggest, plus a December one (7): volume relative to the
+# biggest, summer amplitude and holiday sensitivity. Grocery-like 92 leads most weeks, beverage-like 95
+# overtakes it in summer, electronics-like 72 and toy-like 7 surge in the Thanksgiving and Christmas weeks.
 ANCHOR_DEPARTMENTS = {
     92: (1.00, 0.00, 0.4),
     95: (0.93, 0.16, 0.4),
@@ -70,7 +70,7 @@ TOP_DEPARTMENT_SALES = 74_000.0
 # grocery-led stores with a flat year).
 FORMAT_RESPONSE = {"A": 1.0, "B": 1.45, "C": 0.1}
 # Sales per square foot by format, on top of the size effect: the real type-C stores sell the most per
-# square foot (about 1.5 times type A), type B about as much as A.
+# square foot, type B about as much as A.
 FORMAT_LEVEL = {"A": 1.0, "B": 0.95, "C": 1.25}
 
 # Independent random streams: adding draws to one never shifts the numbers of another.
@@ -334,7 +334,8 @@ def _store_volume(rng: np.random.Generator, store: Store) -> tuple[float, float]
 
     Sales grow less than proportionally with floor space, times the format's FORMAT_LEVEL; the location
     gives each store its own level and trend, so a mid-sized store can outsell bigger ones and stores'
-    ranks drift over the years. Flagships follow FLAGSHIP_PATHS.
+    ranks drift over the years. Flagships follow FLAGSHIP_PATHS; the bounds on location and trend keep
+    the other stores below them but for the odd week.
     """
     if store.flagship is not None:
         volume, trend = FLAGSHIP_PATHS[store.flagship]
