@@ -116,6 +116,26 @@ def test_profile_prints_the_properties_and_json(tmp_path):
     assert as_json["stores"] == 3 and as_json["sales_weeks"] == 143
 
 
+def test_profile_compares_with_the_real_kaggle_files_of_a_folder(kaggle_dir, tmp_path):
+    datasets, _ = kaggle_dir
+    run("prepare", "--out", str(datasets))  # the folder now also holds incoming/, split from the real files
+    run("generate", "--out", str(tmp_path / "synthetic"), "--stores", "3", "--seed", "9")
+    synthetic = str(tmp_path / "synthetic/incoming")
+
+    wide = {"COLUMNS": "200"}  # rich wraps at the terminal's width
+    table = runner.invoke(app, ["data", "profile", synthetic, "--compare", str(datasets)], env=wide)
+    assert table.exit_code == 0, table.output
+    assert "┃ property " in table.output and "┃ incoming " in table.output and "┃ datasets " in table.output
+    assert "holiday uplift by store type" in table.output and "top departments" in table.output
+
+    both = json.loads(run("profile", synthetic, "--compare", str(datasets), "--json").output)
+    assert (both["profile"]["stores"], both["compare"]["stores"]) == (3, 2)
+    real_sales = (datasets / "sales data-set.csv").read_bytes().count(b"\r\n") - 1
+    assert both["compare"]["rows"]["sales"] == real_sales  # the real files only, not also incoming/
+    assert both["compare"]["chain"]["top_stores"]["distinct"] <= 2
+    assert run("profile", synthetic, "--compare", str(tmp_path / "absent")).exit_code == 2
+
+
 def test_profile_of_a_broken_file_exits_2_without_a_traceback(tmp_path):
     broken = tmp_path / "train.csv"
     broken.write_text("Store;Dept;Date;Weekly_Sales;IsHoliday\n1;1;2010-02-05;10;FALSE\n")

@@ -40,9 +40,14 @@ def scale_one(tmp_path_factory) -> tuple[Path, dict, float]:
     return out / "incoming", manifest, time.perf_counter() - started
 
 
-def test_scale_one_has_the_properties_of_the_kaggle_data(scale_one):
-    incoming, manifest, seconds = scale_one
-    profile = profile_path(incoming)
+@pytest.fixture(scope="module")
+def scale_one_profile(scale_one) -> dict:
+    return profile_path(scale_one[0])
+
+
+def test_scale_one_has_the_properties_of_the_kaggle_data(scale_one, scale_one_profile):
+    _, manifest, seconds = scale_one
+    profile = scale_one_profile
 
     assert seconds < 30
     assert profile["stores"] == 45
@@ -110,6 +115,33 @@ def test_scale_one_values_look_like_the_real_chain(scale_one):
     assert by_store.corr(stores.set_index("store")["size"]) > 0.5
     weekly_customers = traffic[traffic["store"] == 1].set_index("week_date")["customers"]
     assert weekly_customers.corr(weekly) > 0.8
+
+
+def test_scale_one_looks_like_a_retail_chain(scale_one_profile):
+    """The shapes of the real chain (issue 17), not its numbers."""
+    chain = scale_one_profile["chain"]
+
+    # The top store changes over time; several departments trade the top spot.
+    assert chain["top_stores"]["distinct"] >= 3
+    assert chain["top_stores"]["top"][0]["share_pct"] <= 50
+    assert chain["top_departments"]["distinct"] >= 3
+    assert chain["top_departments"]["top"][0]["share_pct"] < 100
+
+    # Holiday weeks lift type B most, then A; type C hardly moves.
+    uplift = chain["holiday_uplift_pct_by_type"]
+    assert uplift["B"] > uplift["A"] > uplift["C"]
+    assert uplift["A"] > 2 and abs(uplift["C"]) < 3
+
+    # The weeks before Christmas and Thanksgiving are the year's peaks; January is the weakest month.
+    largest = [week["label"] for week in chain["largest_weeks"]]
+    assert set(largest[:4]) == {"before_christmas", "thanksgiving"}
+    months = chain["month_index"]
+    assert max(months, key=months.get) == "Dec" and min(months, key=months.get) == "Jan"
+
+    assert 0 < chain["negative_sales_pct"] < 1
+    assert chain["markdowns"]["first_week"] == "2011-11-11"
+    assert chain["markdowns"]["store_weeks_pct"] > 95
+    assert 0 < chain["markdowns"]["negative_amounts_pct"] < 2
 
 
 def test_manifest_lists_every_file_with_its_sha256_and_rows(scale_one):

@@ -107,31 +107,88 @@ def profile(
     path: Path | None = typer.Argument(
         None, help="A tree, folder or file (default: <datasets_dir>/incoming)."
     ),
+    compare: Path | None = typer.Option(
+        None,
+        "--compare",
+        help="Print beside it the profile of this tree, folder or file (e.g. the folder of the real Kaggle "
+        "files).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the profile as JSON."),
 ) -> None:
-    """Print the dataset properties: stores, departments, weeks, holidays, markdowns, NA counts, rows."""
+    """Print the dataset properties: stores, departments, weeks, holidays, markdowns, NA counts, rows, and
+    the chain's shape (holiday uplift by type, who leads the weeks, seasonality, returns)."""
     from retailstream.datasets.profile import profile_path
 
     target = path if path is not None else _datasets_dir(None) / "incoming"
-    if not target.exists():
-        typer.echo(f"error: {target} does not exist (run `retailstream data prepare`)", err=True)
-        raise typer.Exit(2)
+    for folder in (target, compare):
+        if folder is not None and not folder.exists():
+            typer.echo(f"error: {folder} does not exist (run `retailstream data prepare`)", err=True)
+            raise typer.Exit(2)
     with _reported_errors():
-        result = profile_path(target)
+        results = [profile_path(folder) for folder in (target, compare) if folder is not None]
     if as_json:
-        typer.echo(json.dumps(result, indent=2))
+        shown = results[0] if compare is None else {"profile": results[0], "compare": results[1]}
+        typer.echo(json.dumps(shown, indent=2))
     else:
-        _print_profile(result)
+        _print_profiles(results)
 
 
-def _print_profile(result: dict) -> None:
-    from rich.console import Console
-    from rich.table import Table
+_WEEK_LABELS = {
+    "before_christmas": "before Christmas",
+    "christmas": "Christmas",
+    "thanksgiving": "Thanksgiving",
+    "super_bowl": "Super Bowl",
+    "labor_day": "Labor Day",
+}
 
+
+def _leaders(leaders: dict, who: str) -> str:
+    """'41 (A) 34 %, 5 (A) 31 % (4 leaders)': the most frequent weekly leaders and their share of weeks."""
+    names = []
+    for entry in leaders["top"]:
+        kind = f" ({entry['store_type']})" if entry.get("store_type") else ""
+        names.append(f"{entry[who]}{kind} {entry['share_pct']:.0f} %")
+    count = leaders["distinct"]
+    return f"{', '.join(names)} ({count} leader{'' if count == 1 else 's'})"
+
+
+def _chain_facts(chain: dict | None) -> list[tuple[str, str]]:
+    if chain is None:
+        return []
+    uplift = chain["holiday_uplift_pct_by_type"]
+    markdowns = chain["markdowns"]
+    weeks = ", ".join(
+        f"{week['week']} {_WEEK_LABELS.get(week['label'], 'ordinary')} {week['index']:.0f}"
+        for week in chain["largest_weeks"]
+    )
+    facts = [
+        ("holiday uplift by store type", ", ".join(f"{kind} {pct:+.1f} %" for kind, pct in uplift.items())),
+        ("top stores (share of weeks led)", _leaders(chain["top_stores"], "store")),
+        ("top departments (share of weeks led)", _leaders(chain["top_departments"], "dept")),
+        ("largest weeks (100 = average store-week)", weeks),
+        (
+            "month profile (100 = average store-week)",
+            " ".join(f"{m} {i:.0f}" for m, i in chain["month_index"].items()),
+        ),
+    ]
+    if markdowns is not None and markdowns["first_week"] is not None:
+        coverage = (
+            f"{markdowns['store_weeks_pct']:.1f} % of store-weeks from {markdowns['first_week']}; "
+            f"{markdowns['negative_amounts_pct']:.2f} % of amounts negative"
+        )
+        facts.append(("markdown coverage", coverage))
+    return facts
+
+
+def _returns(result: dict) -> str:
+    share = f" ({result['chain']['negative_sales_pct']:.2f} % of rows)" if result["chain"] else ""
+    return f"{result['negative_sales']:,}{share}"
+
+
+def _facts(result: dict) -> dict[str, str]:
     holidays = result["holiday_weeks_in_sales"]
     sales_range = f"{result['first_sales_week']} .. {result['last_sales_week']}"
-    facts = Table("property", "value", title=f"profile of {result['path']}", title_justify="left")
-    for name, value in (
+    facts = [
         ("stores", result["stores"]),
         ("store types", ", ".join(f"{kind} {count}" for kind, count in result["store_types"].items())),
         ("departments", result["departments"]),
@@ -140,21 +197,45 @@ def _print_profile(result: dict) -> None:
         ("holiday weeks in the sales range", f"{len(holidays)}: {', '.join(holidays)}"),
         ("first markdown week", result["first_markdown_week"]),
         ("first week without CPI", result["first_week_without_cpi"]),
-        ("negative weekly sales (returns)", f"{result['negative_sales']:,}"),
+        ("negative weekly sales (returns)", _returns(result)),
         ("store traffic weeks", result["traffic_weeks"] or "none (the real Kaggle data has no visits)"),
         ("average weekly customers per store", result["average_weekly_customers"]),
-    ):
-        facts.add_row(name, str(value))
+        *_chain_facts(result["chain"]),
+    ]
+    return {name: str(value) for name, value in facts}
 
-    rows = Table("dataset", "files", "rows", "rejected", "missing values per column", title="rows")
-    for kind, count in result["rows"].items():
-        counts = result["missing_values"].get(kind, {})
-        missing = ", ".join(f"{name} {n:,}" for name, n in counts.items() if n)
-        rejected = result["rejected_rows"].get(kind, 0)
-        rows.add_row(kind, str(result["files"][kind]), f"{count:,}", f"{rejected:,}", missing or "none")
+
+def _print_profiles(results: list[dict]) -> None:
+    """One table of properties with a column per profile (the second one is the --compare folder), then
+    each profile's rows per dataset."""
+    from rich.console import Console
+    from rich.table import Table
+
+    title = "profile of " + " vs ".join(result["path"] for result in results)
+    # Folder names as column headers keep the table readable in a narrow terminal; the title has the paths.
+    columns = ["value"] if len(results) == 1 else [Path(result["path"]).name for result in results]
+    facts = Table("property", *columns, title=title, title_justify="left")
+    per_result = [_facts(result) for result in results]
+    names = list(dict.fromkeys(name for result_facts in per_result for name in result_facts))
+    for name in names:
+        facts.add_row(name, *(result_facts.get(name, "") for result_facts in per_result))
 
     console = Console()
     console.print(facts)
-    console.print(rows)
-    for example in result["rejection_examples"]:
-        console.print(f"rejected: {example}", markup=False, highlight=False)
+    for result in results:
+        rows = Table(
+            "dataset",
+            "files",
+            "rows",
+            "rejected",
+            "missing values per column",
+            title=f"rows of {result['path']}",
+        )
+        for kind, count in result["rows"].items():
+            counts = result["missing_values"].get(kind, {})
+            missing = ", ".join(f"{name} {n:,}" for name, n in counts.items() if n)
+            rejected = result["rejected_rows"].get(kind, 0)
+            rows.add_row(kind, str(result["files"][kind]), f"{count:,}", f"{rejected:,}", missing or "none")
+        console.print(rows)
+        for example in result["rejection_examples"]:
+            console.print(f"rejected: {example}", markup=False, highlight=False)

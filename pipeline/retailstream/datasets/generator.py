@@ -23,7 +23,7 @@ from retailstream.datasets.weeks import (
     holiday_names,
 )
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 STORES_PER_BLOCK = 45
 # Store formats per block of 45 stores, as in the real chain.
 TYPE_MIX = {"A": 22, "B": 17, "C": 6}
@@ -34,6 +34,44 @@ DEPARTMENTS_PER_TYPE = {"A": 77, "B": 74, "C": 62}
 UNUSED_DEPARTMENTS = frozenset({15, 53, 57, 61, 62, 63, 64, 66, 68, 69, 70, 73, 75, 76, 84, 86, 88, 89})
 DEPARTMENTS = np.array([d for d in range(1, 100) if d not in UNUSED_DEPARTMENTS])
 UNKNOWN_STORE_BASE = 90_000
+# Stores of a region share its climate, fuel price and economy (the real features are regional too).
+REGIONS = 10
+
+# The real chain's weekly lead rotates among three big type-A stores: each block of 45 stores has three
+# flagships of near-equal volume whose trends diverge, so the top store changes over the years. Per
+# flagship: volume (as in _store_volume) and yearly log trend. The first leads in 2010, the second in 2011,
+# the third from autumn 2011; around each crossover weekly noise makes them alternate, so none leads more
+# than about half the weeks.
+FLAGSHIP_PATHS = ((1.91, -0.08), (1.76, 0.0), (1.55, 0.08))
+FLAGSHIP_SIZES = (195_000, 220_000)  # the real leaders are among the biggest stores
+
+# Departments numbered as the real chain's biggest, plus a December one (7): volume relative to the
+# biggest, summer amplitude and holiday sensitivity. Grocery-like 92 leads most weeks, beverage-like 95
+# overtakes it in summer, electronics-like 72 and toy-like 7 surge in the Thanksgiving and Christmas weeks.
+ANCHOR_DEPARTMENTS = {
+    92: (1.00, 0.00, 0.4),
+    95: (0.93, 0.16, 0.4),
+    38: (0.81, -0.03, 0.1),
+    72: (0.63, 0.00, 4.0),
+    90: (0.60, 0.02, 0.4),
+    40: (0.60, 0.00, 0.4),
+    2: (0.58, 0.00, 0.6),
+    91: (0.45, 0.00, 0.6),
+    13: (0.41, 0.03, 0.6),
+    8: (0.40, 0.00, 0.6),
+    7: (0.30, 0.00, 5.0),
+}
+# Weekly sales in USD of the biggest department in a store of volume 1, so that stores average about
+# USD 1.05M a week as in the real chain (about USD 75k of it in its biggest department).
+TOP_DEPARTMENT_SALES = 74_000.0
+
+# How far each format follows the chain's holiday calendar and time of year: in the real data holiday weeks
+# lift average store sales by about +11 % in type B, +7 % in type A and hardly at all in type C (small,
+# grocery-led stores with a flat year).
+FORMAT_RESPONSE = {"A": 1.0, "B": 1.45, "C": 0.1}
+# Sales per square foot by format, on top of the size effect: the real type-C stores sell the most per
+# square foot, type B about as much as A.
+FORMAT_LEVEL = {"A": 1.0, "B": 0.95, "C": 1.25}
 
 # Independent random streams: adding draws to one never shifts the numbers of another.
 _CATALOG, _ECONOMY, _LAYOUT, _STORE, _SALES, _FEATURES, _TRAFFIC, _DEFECTS = range(8)
@@ -64,25 +102,33 @@ class Store:
     store: int
     store_type: str
     size: int
+    region: int
+    flagship: int | None = None  # index into FLAGSHIP_PATHS
 
 
 def store_table(seed: int, count: int) -> list[Store]:
-    """Stores 1..count; each block of 45 holds the real 22/17/6 mix of A/B/C in a seeded order."""
+    """Stores 1..count; each block of 45 holds the real 22/17/6 mix of A/B/C and three type-A flagships in
+    a seeded order."""
     stores = []
     for block in range((count + STORES_PER_BLOCK - 1) // STORES_PER_BLOCK):
+        layout_rng = _rng(seed, _LAYOUT, block)
         types = np.repeat(list(TYPE_MIX), list(TYPE_MIX.values()))
-        _rng(seed, _LAYOUT, block).shuffle(types)
+        layout_rng.shuffle(types)
+        flagships = layout_rng.choice(np.flatnonzero(types == "A"), len(FLAGSHIP_PATHS), replace=False)
+        flagship_of = {int(offset): rank for rank, offset in enumerate(flagships)}
         for offset, store_type in enumerate(types):
             number = block * STORES_PER_BLOCK + offset + 1
             if number > count:
                 break
-            low, high = SIZE_RANGES[str(store_type)]
-            size = int(_rng(seed, _STORE, number).integers(low, high + 1))
-            stores.append(Store(number, str(store_type), size))
+            flagship = flagship_of.get(offset)
+            low, high = SIZE_RANGES[str(store_type)] if flagship is None else FLAGSHIP_SIZES
+            rng = _rng(seed, _STORE, number)
+            size = int(rng.integers(low, high + 1))
+            stores.append(Store(number, str(store_type), size, int(rng.integers(REGIONS)), flagship))
     return stores
 
 
-# --- the chain-wide model: departments and the calendar ------------------------------------------------
+# --- the chain-wide model: the calendar, departments and regions ------------------------------------------
 
 
 def _day_of_year(weeks: np.ndarray) -> np.ndarray:
@@ -98,89 +144,179 @@ def _bump(day_of_year: np.ndarray, centre: float, width: float) -> np.ndarray:
     return np.exp(-0.5 * ((day_of_year - centre) / width) ** 2)
 
 
-def _holiday_uplift(weeks: np.ndarray) -> np.ndarray:
-    """Extra demand per week before department sensitivity: the run-up to Christmas and Black Friday."""
+def _holiday_events(weeks: np.ndarray) -> np.ndarray:
+    """Extra demand of each week from the holiday calendar, for a department of sensitivity 1 in a type-A
+    store. As in the real chain: the last week before Christmas is the year's largest, Thanksgiving (Black
+    Friday) next, the two weeks before Christmas build up; the flagged Christmas week, which follows
+    25 December, falls back; Super Bowl and Labor Day hardly move sales."""
     names = holiday_names(weeks)
     month, day = _month_day(weeks)
-    uplift = np.zeros(len(weeks))
-    uplift[names == "super_bowl"] = 0.07
-    uplift[names == "labor_day"] = 0.04
-    uplift[names == "thanksgiving"] = 0.55
-    uplift[names == "christmas"] = 0.35
     december = month == 12
-    uplift[december & (day >= 18) & (day <= 24)] = 0.60  # the last shopping week before Christmas
-    uplift[december & (day >= 11) & (day <= 17)] = 0.15
-    return uplift
+    events = np.zeros(len(weeks))
+    events[names == "super_bowl"] = 0.05
+    events[names == "labor_day"] = 0.04
+    events[names == "thanksgiving"] = 0.40
+    events[december & (day >= 4) & (day <= 10)] = 0.08
+    events[december & (day >= 11) & (day <= 17)] = 0.25
+    events[december & (day >= 18) & (day <= 24)] = 0.65
+    events[names == "christmas"] = -0.08
+    return events
+
+
+def _month_pattern(weeks: np.ndarray) -> np.ndarray:
+    """Log effect of the time of year on the whole chain: the real chain's weakest month is January, after
+    the holidays (about -10 %), and September-October run a little below the average."""
+    day = _day_of_year(weeks)
+    return -0.10 * _bump(day, 15, 10) - 0.05 * _bump(day, 275, 25)
 
 
 @dataclass
 class Calendar:
     weeks: np.ndarray
     is_holiday: np.ndarray
-    seasons: np.ndarray  # (component, week): summer, back to school, spring, December
-    uplift: np.ndarray
     years_elapsed: np.ndarray
+    events: np.ndarray  # see _holiday_events
+    month_pattern: np.ndarray  # see _month_pattern
+    seasons: np.ndarray  # (component, week): summer, back to school, spring; see Catalog.season_amplitude
 
     @classmethod
     def of(cls, weeks: np.ndarray) -> Calendar:
         day = _day_of_year(weeks)
         seasons = np.stack(
-            [
-                np.cos(2 * np.pi * (day - 196) / 365.25),
-                _bump(day, 225, 10),
-                _bump(day, 110, 14),
-                _bump(day, 352, 9),
-            ]
+            [np.cos(2 * np.pi * (day - 196) / 365.25), _bump(day, 225, 10), _bump(day, 100, 14)]
         )
         elapsed = (weeks - weeks[0]).astype(int) / 365.25
-        return cls(weeks, holiday_names(weeks) != "", seasons, _holiday_uplift(weeks), elapsed)
+        return cls(
+            weeks,
+            holiday_names(weeks) != "",
+            elapsed,
+            _holiday_events(weeks),
+            _month_pattern(weeks),
+            seasons,
+        )
 
 
 @dataclass
 class Catalog:
     """What a department is like anywhere in the chain (seeded, the same for every store)."""
 
-    scale: np.ndarray
+    scale: np.ndarray  # weekly sales in a store of volume 1
     prevalence: np.ndarray
     complete_share: np.ndarray
+    affinity_spread: np.ndarray
     volatility: np.ndarray
     holiday_sensitivity: np.ndarray
-    season_amplitude: np.ndarray  # (department, component)
+    season_amplitude: np.ndarray  # (department, component): log amplitude of each Calendar season
     negative_rate: np.ndarray
 
     @classmethod
     def of(cls, seed: int) -> Catalog:
         rng = _rng(seed, _CATALOG)
         count = len(DEPARTMENTS)
-        scale = rng.lognormal(np.log(6800), 1.05, count)
-        scale[rng.choice(count, 6, replace=False)] *= 3.0  # a few anchor departments (grocery-like)
-        # Rank 0 is the biggest department: big departments are everywhere and sell every week.
+        anchors = np.isin(DEPARTMENTS, list(ANCHOR_DEPARTMENTS))
+        others = int((~anchors).sum())
+        volume, summer, sensitivity = (
+            np.array([ANCHOR_DEPARTMENTS[dept][part] for dept in DEPARTMENTS[anchors]]) for part in range(3)
+        )
+
+        # The rest of the catalogue is heavy-tailed and stays below the anchors.
+        scale = np.empty(count)
+        scale[anchors] = volume
+        scale[~anchors] = np.clip(rng.lognormal(np.log(0.08), 1.0, others), 0.002, 0.35)
+        scale *= TOP_DEPARTMENT_SALES
+
+        # Rank 0 is the biggest department: big departments are everywhere, sell every week, vary less
+        # between stores and week to week, and see fewer returns.
         rank = np.argsort(np.argsort(-scale)) / (count - 1)
         prevalence = np.clip(1.05 - 0.9 * rank**3 + rng.normal(0, 0.03, count), 0.05, 1.0)
-        complete_share = np.clip(0.94 - 0.6 * rank**2, 0.3, 0.94)
-        volatility = 0.05 + 0.18 * rank + rng.uniform(0, 0.05, count)
-        sensitivity = rng.lognormal(-0.1, 0.5, count)
-        sensitivity[rng.choice(count, 4, replace=False)] *= 3.0  # toys/electronics-like spikes
-        amplitude = np.column_stack(
-            [
-                rng.normal(0, 0.12, count),
-                rng.uniform(0, 0.6, count) * (rng.random(count) < 0.2),
-                rng.uniform(0, 0.5, count) * (rng.random(count) < 0.25),
-                rng.uniform(0, 0.7, count) * (rng.random(count) < 0.6),
-            ]
-        )
+        complete_share = np.where(anchors, 1.0, np.clip(0.93 - 0.6 * rank**2, 0.3, 0.93))
+        affinity_spread = 0.08 + 0.4 * rank
+        volatility = 0.04 + 0.18 * rank + rng.uniform(0, 0.04, count)
         negative_rate = np.clip(0.0005 * np.exp(3.2 * rank), 0.0001, 0.03)
-        return cls(scale, prevalence, complete_share, volatility, sensitivity, amplitude, negative_rate)
+
+        # Besides the anchors: some departments peak in summer (garden, outdoor), a few in winter, most
+        # barely move; some follow back-to-school or spring. Gift departments (about one in seven) react
+        # several times more than the others to the holiday calendar.
+        season = np.zeros((count, 3))
+        season[anchors, 0] = summer
+        kind = rng.random(others)
+        season[~anchors, 0] = np.select(
+            [kind < 0.2, kind < 0.3],
+            [rng.uniform(0.05, 0.3, others), -rng.uniform(0.05, 0.2, others)],
+            rng.normal(0, 0.03, others),
+        )
+        season[~anchors, 1] = rng.uniform(0.1, 0.5, others) * (rng.random(others) < 0.15)
+        season[~anchors, 2] = rng.uniform(0.1, 0.5, others) * (rng.random(others) < 0.2)
+        holiday_sensitivity = np.empty(count)
+        holiday_sensitivity[anchors] = sensitivity
+        gift = np.where(rng.random(others) < 0.15, rng.uniform(2.5, 4.5, others), 1.0)
+        # At most 6: the week after Christmas (events -0.08, type B x1.45) must leave sales positive.
+        holiday_sensitivity[~anchors] = np.minimum(6.0, rng.lognormal(-0.2, 0.5, others) * gift)
+        return cls(
+            scale,
+            prevalence,
+            complete_share,
+            affinity_spread,
+            volatility,
+            holiday_sensitivity,
+            season,
+            negative_rate,
+        )
 
 
-def _fuel_path(seed: int, weeks: np.ndarray) -> np.ndarray:
-    """A national fuel price: rising into 2011, high and wavy after; seeded wiggles around the anchors."""
+@dataclass
+class Region:
+    """A region's economy and climate, per features week."""
+
+    mean_temperature: float
+    temperature_swing: float
+    fuel_price: np.ndarray
+    cpi: np.ndarray
+    unemployment: np.ndarray
+
+
+def _national_fuel_price(seed: int, weeks: np.ndarray) -> np.ndarray:
+    """A national fuel price like the real one: rising into 2011, high and wavy after; seeded wiggles."""
     anchors = np.array(["2010-02-01", "2010-07-01", "2010-12-01", "2011-05-01", "2011-10-01",
                         "2012-04-01", "2012-08-01", "2012-12-01", "2013-03-01", "2013-08-01"],
                        dtype="datetime64[D]")  # fmt: skip
     prices = np.array([2.62, 2.70, 2.95, 3.85, 3.55, 3.95, 3.70, 3.55, 3.80, 3.60])
     prices = prices + _rng(seed, _ECONOMY).normal(0, 0.06, len(prices))
     return np.interp(weeks.astype(int), anchors.astype(int), prices)
+
+
+def regions(seed: int, calendar: Calendar) -> list[Region]:
+    national_fuel = _national_fuel_price(seed, calendar.weeks)
+    return [_region(_rng(seed, _ECONOMY, number), calendar, national_fuel) for number in range(REGIONS)]
+
+
+def _region(rng: np.random.Generator, calendar: Calendar, national_fuel: np.ndarray) -> Region:
+    weeks = calendar.weeks
+    count = len(weeks)
+    # Warmer regions swing less over the year.
+    mean_temperature = rng.uniform(42, 76)
+    swing = float(np.clip(38 - 0.33 * mean_temperature + rng.normal(0, 2.5), 8, 30))
+
+    # One price for every store of the region: the national path, the region's offset and a slow regional
+    # swing (months long), so which region is cheapest changes over time.
+    swing_fuel = _ar1(rng, np.array([0.07]), count, persistence=0.95)[0]
+    fuel = national_fuel + rng.uniform(-0.1, 0.35) + swing_fuel
+
+    # Two CPI families as in the real data: a few regions on an index near 130 published monthly, most
+    # near 210 published weekly; both drift slowly up.
+    if rng.random() < 0.3:
+        months = weeks.astype("datetime64[M]")
+        monthly_years = (months - months[0]).astype(int) / 12
+        cpi = rng.uniform(126, 132) * (1 + rng.uniform(0.012, 0.02)) ** monthly_years
+    else:
+        cpi = rng.uniform(204, 216) * (1 + rng.uniform(0.018, 0.028)) ** calendar.years_elapsed
+
+    # Unemployment changes each quarter, slowly (mostly falling, as after 2010); regions spread from about
+    # 4 % to 14 %.
+    quarters = (weeks.astype("datetime64[M]").astype(int) // 3).astype(float)
+    quarter_years = (quarters - quarters[0]) / 4
+    unemployment = np.clip(rng.normal(8.0, 1.8), 3.8, 14.5) + rng.normal(-0.35, 0.25) * quarter_years
+    return Region(mean_temperature, swing, np.round(fuel, 3), cpi, np.clip(unemployment, 2.5, 20.0))
 
 
 # --- one store -------------------------------------------------------------------------------------------
@@ -191,6 +327,33 @@ class StoreSales:
     departments: np.ndarray  # department numbers, ascending
     present: np.ndarray  # (department, week) bool: the row exists
     weekly_sales: np.ndarray  # (department, week), rounded to cents
+
+
+def _store_volume(rng: np.random.Generator, store: Store) -> tuple[float, float]:
+    """The store's sales relative to a 150k sq ft type-A store, and its yearly log trend.
+
+    Sales grow less than proportionally with floor space, times the format's FORMAT_LEVEL; the location
+    gives each store its own level and trend, so a mid-sized store can outsell bigger ones and stores'
+    ranks drift over the years. Flagships follow FLAGSHIP_PATHS; the bounds on location and trend keep
+    the other stores below them but for the odd week.
+    """
+    if store.flagship is not None:
+        volume, trend = FLAGSHIP_PATHS[store.flagship]
+        return volume * rng.lognormal(0, 0.01), trend + rng.normal(0, 0.005)
+    location = np.clip(rng.lognormal(0, 0.15), 0.7, 1.12)
+    volume = (store.size / 150_000) ** 0.85 * FORMAT_LEVEL[store.store_type] * location
+    return volume, float(np.clip(rng.normal(0.0, 0.025), -0.05, 0.05))
+
+
+def _department_mix(
+    rng: np.random.Generator, catalog: Catalog, chosen: np.ndarray, present: np.ndarray
+) -> np.ndarray:
+    """Weekly sales of each chosen department in a store of volume 1: the catalogue's sizes, shifted by the
+    store's own customers (small departments vary most between stores), rescaled so that in an average
+    week the store sells the whole catalogue's sales, whichever departments it carries and however often
+    they sell. A store's level is then its volume's, which keeps the flagships' race as designed."""
+    mix = catalog.scale[chosen] * np.exp(rng.normal(0, catalog.affinity_spread[chosen]))
+    return mix * catalog.scale.sum() / (mix * present.mean(axis=1)).sum()
 
 
 def store_sales(seed: int, store: Store, catalog: Catalog, calendar: Calendar) -> StoreSales:
@@ -208,19 +371,18 @@ def store_sales(seed: int, store: Store, catalog: Catalog, calendar: Calendar) -
 
     present = _presence(rng, catalog.complete_share[chosen], weeks)
 
-    type_factor = {"A": 1.0, "B": 0.9, "C": 0.8}[store.store_type]
-    store_scale = (store.size / 150_000) ** 0.85 * type_factor * rng.lognormal(0, 0.2)
-    affinity = rng.normal(0, 0.4, len(chosen))
-    growth = rng.normal(0.01, 0.03)
-    season = np.maximum(0.15, 1 + catalog.season_amplitude[chosen] @ calendar.seasons)
-    holiday = 1 + np.outer(catalog.holiday_sensitivity[chosen], calendar.uplift)
+    volume, trend = _store_volume(rng, store)
+    response = FORMAT_RESPONSE[store.store_type]
+    mix = _department_mix(rng, catalog, chosen, present)
+    holiday = np.log1p(np.outer(catalog.holiday_sensitivity[chosen], response * calendar.events))
     store_shock = rng.normal(0, 0.04, weeks)  # local weather and events move all departments
     noise = _ar1(rng, catalog.volatility[chosen], weeks, persistence=0.5)
     log_sales = (
-        np.log(store_scale * catalog.scale[chosen])[:, None]
-        + affinity[:, None]
-        + np.log(season * holiday)
-        + growth * calendar.years_elapsed
+        np.log(volume * mix)[:, None]
+        + catalog.season_amplitude[chosen] @ calendar.seasons
+        + holiday
+        + response * calendar.month_pattern
+        + trend * calendar.years_elapsed
         + store_shock
         + noise
     )
@@ -258,78 +420,60 @@ def _ar1(rng: np.random.Generator, sigma: np.ndarray, weeks: int, persistence: f
 
 
 def store_traffic(seed: int, store: Store, weekly_total: np.ndarray, calendar: Calendar) -> np.ndarray:
-    """Customer visits: the week's sales over an average basket that grows in holiday weeks."""
+    """Customer visits: the week's sales over an average basket that grows in the holiday run-up as far as
+    the format's customers shop for the holidays."""
     rng = _rng(seed, _TRAFFIC, store.store)
     basket = {"A": 62.0, "B": 54.0, "C": 47.0}[store.store_type] * rng.lognormal(0, 0.08)
-    basket_per_week = basket * (1 + 0.25 * calendar.uplift) * rng.lognormal(0, 0.04, len(weekly_total))
+    holiday_basket = 1 + 0.25 * FORMAT_RESPONSE[store.store_type] * calendar.events
+    basket_per_week = basket * holiday_basket * rng.lognormal(0, 0.04, len(weekly_total))
     return np.maximum(0, np.round(weekly_total / basket_per_week)).astype(np.int64)
 
 
-def store_features(
-    seed: int, store: Store, fuel_path: np.ndarray, calendar: Calendar
-) -> dict[str, np.ndarray]:
+def store_features(seed: int, store: Store, region: Region, calendar: Calendar) -> dict[str, np.ndarray]:
     rng = _rng(seed, _FEATURES, store.store)
     weeks = calendar.weeks
     count = len(weeks)
     day = _day_of_year(weeks)
     macro_missing = weeks >= np.datetime64(FIRST_WEEK_WITHOUT_MACRO)
 
-    # Climate: warmer regions swing less over the year; coldest around 20 January.
-    mean_temperature = rng.uniform(42, 76)
-    swing = np.clip(38 - 0.33 * mean_temperature + rng.normal(0, 2.5), 8, 30)
+    # The region's climate, coldest around 20 January, plus the store's own site and weather.
     temperature = (
-        mean_temperature
-        - swing * np.cos(2 * np.pi * (day - 20) / 365.25)
+        region.mean_temperature
+        + rng.normal(0, 1.5)
+        - region.temperature_swing * np.cos(2 * np.pi * (day - 20) / 365.25)
         + _ar1(rng, np.array([4.5]), count, persistence=0.6)[0]
     )
+    # CPI and unemployment are the region's, measured a little differently around each store.
+    cpi = np.where(macro_missing, np.nan, region.cpi * (1 + rng.normal(0, 0.002)))
+    unemployment = np.clip(region.unemployment + rng.normal(0, 0.3), 2.5, 20.0)
+    unemployment = np.where(macro_missing, np.nan, unemployment)
 
-    fuel = fuel_path + rng.uniform(-0.12, 0.42) + _ar1(rng, np.array([0.025]), count, persistence=0.8)[0]
-
-    # Two CPI families as in the real data: a few regions on an index near 130, most near 210.
-    years = calendar.years_elapsed
-    if rng.random() < 0.3:
-        months = weeks.astype("datetime64[M]")
-        monthly_years = (months - months[0]).astype(int) / 12  # this index is published monthly
-        cpi = rng.uniform(126, 132) * (1 + rng.uniform(0.012, 0.02)) ** monthly_years
-    else:
-        cpi = rng.uniform(204, 216) * (1 + rng.uniform(0.018, 0.028)) ** years
-    cpi = np.where(macro_missing, np.nan, cpi)
-
-    # Unemployment changes each quarter; stores spread from about 4 % to 14 %.
-    quarters = (weeks.astype("datetime64[M]").astype(int) // 3).astype(float)
-    quarter_years = (quarters - quarters[0]) / 4
-    unemployment = np.clip(rng.normal(8.0, 1.8), 3.8, 14.5) + rng.normal(-0.35, 0.25) * quarter_years
-    unemployment = np.where(macro_missing, np.nan, np.clip(unemployment, 2.5, 20.0))
-
-    columns = {
+    return {
         "store": np.full(count, store.store),
         "week_date": weeks,
         "temperature": np.round(temperature, 2),
-        "fuel_price": np.round(fuel, 3),
+        "fuel_price": region.fuel_price,
         **_markdowns(rng, store, calendar),
         "cpi": np.round(cpi, 7),
         "unemployment": np.round(unemployment, 3),
         "is_holiday": calendar.is_holiday,
     }
-    return columns
 
 
-# Share of weeks with each markdown reported, typical amount in USD for a 150k sq ft store, and how much
-# the holiday run-up multiplies it.
-_MARKDOWNS = ((0.93, 6500, 1.5), (0.62, 1800, 6.0), (0.82, 700, 30.0), (0.86, 3000, 1.5), (0.99, 4200, 1.3))
+# Share of weeks with each markdown reported (about as in the real data from 2011-11-11: 99.6 %, 72 %, 89 %,
+# 86 %, 100 %), typical amount in USD for a 150k sq ft store, and how much the holiday run-up multiplies it.
+_MARKDOWNS = ((0.995, 6500, 1.5), (0.72, 1800, 6.0), (0.89, 700, 30.0), (0.86, 3000, 1.5), (0.995, 4200, 1.3))
 
 
 def _markdowns(rng: np.random.Generator, store: Store, calendar: Calendar) -> dict[str, np.ndarray]:
+    """Promotional markdowns, reported only from 2011-11-11; mostly positive, a few reversed (negative)."""
     weeks = calendar.weeks
     reported_from = weeks >= np.datetime64(FIRST_MARKDOWN_WEEK)
-    first_week = np.flatnonzero(reported_from)[:1]
     size_factor = store.size / 150_000
-    holiday_season = np.clip(calendar.uplift / 0.55, 0, 1)
+    holiday_season = np.clip(calendar.events / 0.4, 0, 1)
     columns = {}
     for number, (share, typical, holiday_boost) in enumerate(_MARKDOWNS, start=1):
         reported = reported_from & (rng.random(len(weeks)) < share)
-        if number == 1:
-            reported[first_week] = True  # every store reports the first markdown week
         amount = (
             typical * size_factor * rng.lognormal(0, 0.9, len(weeks)) * (1 + holiday_boost * holiday_season)
         )
@@ -407,7 +551,7 @@ class _TreeGenerator:
         self.catalog = Catalog.of(self.seed)
         self.sales_calendar = Calendar.of(SALES_WEEKS)
         self.features_calendar = Calendar.of(FEATURE_WEEKS)
-        self.fuel_path = _fuel_path(self.seed, FEATURE_WEEKS)
+        self.regions = regions(self.seed, self.features_calendar)
         months = SALES_WEEKS.astype("datetime64[M]")
         self.months, self.month_starts = np.unique(months, return_index=True)
         self.month_ends = np.append(self.month_starts[1:], len(SALES_WEEKS))
@@ -447,7 +591,7 @@ class _TreeGenerator:
             layout.traffic_lines([store.store] * len(customers), self.week_text, customers.tolist()),
         )
 
-        features = store_features(self.seed, store, self.fuel_path, self.features_calendar)
+        features = store_features(self.seed, store, self.regions[store.region], self.features_calendar)
         for year in self.feature_years:
             in_year = self.feature_week_years == year
             columns = {name: values[in_year].tolist() for name, values in features.items()}
