@@ -13,6 +13,7 @@ from retailstream.ingest.cli import ingest_app
 from retailstream.lab.cli import app as lab_app
 from retailstream.loading.cli import lambda_app
 from retailstream.monitoring.cli import monitoring_app
+from retailstream.notebooks.cli import notebooks_app
 from retailstream.orchestration.cli import pipeline_app
 from retailstream.rds.cli import rds_app
 from retailstream.settings import ensure_env_file, get_settings
@@ -34,6 +35,7 @@ app.add_typer(features_app, name="features")
 app.add_typer(rds_app, name="rds")
 app.add_typer(transfer_app, name="transfer")
 app.add_typer(pipeline_app, name="pipeline")
+app.add_typer(notebooks_app, name="notebooks")
 app.add_typer(walkthrough_app, name="walkthrough")
 
 

@@ -245,18 +245,20 @@ NOTEBOOKS = sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
-def test_notebook_executes_against_the_lab(path, hive_1x, monkeypatch):
+def test_notebook_executes_against_the_lab(path, hive_1x, settings, tmp_path):
+    """The way `make demo` executes them (`retailstream notebooks run`), on this test's Hive database."""
     import nbformat
-    from nbclient import NotebookClient
 
-    notebook = nbformat.read(path, as_version=4)
-    assert notebook.metadata.kernelspec.name == "retailstream"
-    # The kernel inherits the environment: its settings then read this test's Hive database.
-    monkeypatch.setenv("RETAILSTREAM_HIVE_DATABASE", hive_1x)
-    client = NotebookClient(
-        notebook, kernel_name="retailstream", timeout=300, resources={"metadata": {"path": str(path.parent)}}
+    from retailstream.notebooks.execute import execute_notebook
+
+    executed = execute_notebook(
+        path, tmp_path, "gen-notebooks", settings.model_copy(update={"hive_database": hive_1x})
     )
-    client.execute()
+
+    notebook = nbformat.read(executed.notebook, as_version=4)
+    assert hive_1x in notebook.cells[0].source  # the copy says which data its outputs show
     outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
     assert not [output for output in outputs if output.output_type == "error"]
-    assert any("image/png" in output.get("data", {}) for output in outputs)  # charts were drawn
+    assert (
+        executed.charts >= 3 and executed.html.read_text().count("data:image/png;base64") == executed.charts
+    )
