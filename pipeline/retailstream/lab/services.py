@@ -314,7 +314,10 @@ def build_services(s: Settings, layout: LabLayout) -> list[Service]:
                 f"--ip={host}",
                 f"--port={s.jupyter_port}",
                 "--port-retries=0",
-                f"--ServerApp.root_dir={s.home / 'notebooks'}",
+                # The project, so that both the notebooks and the executed copies the demo writes under
+                # reports/<run>/notebooks/ open; hidden files (.env, .lab) are not served.
+                f"--ServerApp.root_dir={s.home}",
+                "--ServerApp.default_url=/lab/tree/notebooks",
             ],
             ports=(s.jupyter_port,),
             check=health.jupyter,

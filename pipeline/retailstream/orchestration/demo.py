@@ -8,10 +8,12 @@ run did the work) moves no rows, so the summary also shows what every hop holds 
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import requests
 from prometheus_client.parser import text_string_to_metric_families
@@ -204,10 +206,11 @@ def read_findings(report_dir: Path) -> list[dict]:
     return json.loads(path.read_text()) if path.exists() else []
 
 
-def links(settings: Settings, report: Path | None) -> Table:
+def links(settings: Settings, report: Path | None, notebooks: list[Path] = ()) -> Table:
     table = Table(title="Where to look", show_header=False)
     rows = [
         ("report", f"file://{report}" if report else "-"),
+        *((f"notebook {path.stem}", f"file://{path.with_suffix('.html')}") for path in notebooks),
         (
             "Airflow",
             f"{settings.airflow_url}/dags/{DAG_ID}  (user {settings.airflow_admin_user}, password in .env)",
@@ -218,7 +221,7 @@ def links(settings: Settings, report: Path | None) -> Table:
             f"{settings.alertmanager_url}/api/v2/alerts  (no web UI in Debian's package; amtool)",
         ),
         ("Pushgateway", settings.pushgateway_url),
-        ("JupyterLab", f"{settings.jupyter_url}/lab  (token in .env: RETAILSTREAM_JUPYTER_TOKEN)"),
+        ("JupyterLab", f"{jupyter_url(settings, notebooks)}  (token in .env: RETAILSTREAM_JUPYTER_TOKEN)"),
         (
             "HiveServer2",
             f"jdbc:hive2://{settings.hiveserver2_host}:{settings.hiveserver2_port}/{settings.hive_database}",
@@ -231,6 +234,14 @@ def links(settings: Settings, report: Path | None) -> Table:
     for name, where in rows:
         table.add_row(name, where)
     return table
+
+
+def jupyter_url(settings: Settings, notebooks: list[Path] = ()) -> str:
+    """JupyterLab, at the executed notebooks' folder when JupyterLab's root (the project) holds it."""
+    folder = notebooks[0].parent if notebooks else None
+    if folder is None or not folder.is_relative_to(settings.home):
+        return f"{settings.jupyter_url}/lab"
+    return f"{settings.jupyter_url}/lab/tree/{quote(str(folder.relative_to(settings.home)))}"
 
 
 # The demo's synthetic data: the 1x chain, with a few bad rows and a resubmitted month so that
@@ -253,51 +264,102 @@ def dashboards_status(settings: Settings, wait: float = 30) -> str:
     return f"[yellow]dashboards: {len(empty)} of {total} panel queries return no data yet:[/yellow] {missing}"
 
 
-def run_demo(settings: Settings | None = None, console: Console | None = None, timeout: float = 3600) -> int:
-    """The whole demo; returns a process exit code (0 when the DAG run succeeded)."""
+TRANSCRIPT = "demo-terminal.ansi"  # in the run's reports folder: what the demo printed, with its colours
+TRANSCRIPT_WIDTH = 140
+
+
+class _Terminal:
+    """The demo's console plus a recording copy of what it prints, saved as the run's transcript (the
+    walkthrough types it out). The copy is not interactive: it gets the live task table once, finished."""
+
+    def __init__(self, screen: Console):
+        self.screen = screen
+        self.copy = Console(
+            record=True,
+            file=io.StringIO(),
+            width=TRANSCRIPT_WIDTH,
+            force_interactive=False,
+            color_system="truecolor",
+        )
+
+    def print(self, *objects) -> None:
+        self.screen.print(*objects)
+        self.copy.print(*objects)
+
+    def rule(self, title: str) -> None:
+        self.screen.rule(title)
+        self.copy.rule(title)
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.copy.export_text(styles=True))
+
+
+def run_demo(settings: Settings | None = None, timeout: float = 3600) -> int:
+    """The whole demo; returns a process exit code (0 when the DAG run succeeded and the notebooks ran)."""
     from retailstream.datasets.generator import GenerationRequest
     from retailstream.datasets.prepare import prepare
 
     s = settings or get_settings()
-    if console is None:
-        probe = Console()
-        # Logs and CI are not terminals: keep the summary tables readable there too.
-        console = probe if probe.is_terminal else Console(width=150)
-    console.rule("RetailStream demo")
+    probe = Console()
+    # Logs and CI are not terminals: keep the summary tables readable there too.
+    out = _Terminal(probe if probe.is_terminal else Console(width=150))
+    out.rule("RetailStream demo")
     outcome = prepare(s.datasets_dir, GenerationRequest(**DEMO_DATA))
     rows = ", ".join(f"{k} {v:,}" for k, v in outcome.manifest["rows"].items())
-    console.print(f"data: {outcome.action} ({outcome.manifest['source']}): {rows}")
+    out.print(f"data: {outcome.action} ({outcome.manifest['source']}): {rows}")
     for note in outcome.notes:
-        console.print(f"note: {note}")
+        out.print(f"note: {note}")
     if change := dataset_note(s, outcome.manifest):
-        console.print(change)
+        out.print(change)
     client = AirflowClient(s)
     errors = client.import_errors()
     if errors:
-        console.print(f"[red]DAG import errors:[/red] {errors}")
+        out.print(f"[red]DAG import errors:[/red] {errors}")
         return 1
     client.wait_for_dag(DAG_ID)
     client.set_paused(DAG_ID, False)
     started_epoch, started = time.time(), time.monotonic()
     run_id = client.trigger(DAG_ID, run_id=f"demo__{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
-    console.print(f"triggered [bold]{run_id}[/bold] through {s.airflow_url}/api/v2")
-    with Live(_progress_table([], started), console=console, refresh_per_second=2) as live:
-        state = client.follow(
-            DAG_ID, run_id, on_update=lambda st: live.update(_progress_table(st, started)), timeout=timeout
-        )
-    if not console.is_interactive:
-        console.line()  # a non-interactive Live prints its last table without the closing newline
-    console.print(f"DAG run {run_id}: [bold]{state}[/bold] in {time.monotonic() - started:.0f}s")
+    out.print(f"triggered [bold]{run_id}[/bold] through {s.airflow_url}/api/v2")
+    last: list[TaskState] = []
+
+    def show(states: list[TaskState]) -> None:
+        last[:] = states
+        live.update(_progress_table(states, started))
+
+    with Live(_progress_table([], started), console=out.screen, refresh_per_second=2) as live:
+        state = client.follow(DAG_ID, run_id, on_update=show, timeout=timeout)
+    if not out.screen.is_interactive:
+        out.screen.line()  # a non-interactive Live prints its last table without the closing newline
+    out.copy.print(_progress_table(last, started))
+    out.print(f"DAG run {run_id}: [bold]{state}[/bold] in {time.monotonic() - started:.0f}s")
     report_dir = s.reports_dir / safe_run_id(run_id)
     report = report_dir / "report.html"
     for table in summary_tables(started_epoch, s, read_findings(report_dir)):
-        console.print(table)
-    console.print(state_table(s))
-    console.print(links(s, report if report.exists() else None))
-    console.print(dashboards_status(s))
+        out.print(table)
+    out.print(state_table(s))
+    notebooks = _run_notebooks(out, run_id, s) if state == "success" else None
+    out.print(links(s, report if report.exists() else None, [n.notebook for n in notebooks or ()]))
+    out.print(dashboards_status(s))
     if state != "success":
         failed = [t for t in client.task_states(DAG_ID, run_id) if t.state == "failed"]
         for t in failed:
-            console.print(f"[red]{t.task_id} failed[/red] — log: {s.airflow_url}/dags/{DAG_ID}/runs/{run_id}")
-        return 1
-    return 0
+            out.print(f"[red]{t.task_id} failed[/red] — log: {s.airflow_url}/dags/{DAG_ID}/runs/{run_id}")
+    out.save(report_dir / TRANSCRIPT)
+    return 0 if state == "success" and notebooks is not None else 1
+
+
+def _run_notebooks(out: _Terminal, run_id: str, s: Settings) -> list | None:
+    """Execute the notebooks against this run; None when one failed (said on the terminal)."""
+    from retailstream.notebooks.execute import NotebookError, run_notebooks
+
+    out.print("notebooks: executing them against this run (one kernel each, one after the other)")
+    try:
+        executed = run_notebooks(run_id, s)
+    except NotebookError as error:
+        out.print(f"[red]notebooks: {error}[/red]")
+        return None
+    for notebook in executed:
+        out.print(f"notebook {notebook.name}: {notebook.charts} charts, {notebook.seconds:.0f}s")
+    return executed

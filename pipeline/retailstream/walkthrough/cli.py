@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import typer
@@ -20,21 +21,25 @@ def record(
 ) -> None:
     """Run the demo (recording its terminal), then capture every UI after the latest successful run."""
     from rich.console import Console
+    from rich.text import Text
 
-    from retailstream.orchestration.demo import run_demo
+    from retailstream.orchestration.demo import TRANSCRIPT, TRANSCRIPT_WIDTH, run_demo
+    from retailstream.orchestration.stages import safe_run_id
     from retailstream.settings import get_settings
-    from retailstream.walkthrough.recorder import WalkthroughError
+    from retailstream.walkthrough.recorder import WalkthroughError, latest_successful_run
     from retailstream.walkthrough.recorder import record as record_walkthrough
 
     settings = get_settings()
     console = Console()
     terminal = None
     if demo:
-        # Not interactive: the live task table prints once, finished, instead of every refresh.
-        terminal = Console(record=True, width=140, force_interactive=False)
-        if run_demo(settings, console=terminal):
+        if run_demo(settings):
             console.print("[red]the demo run failed: no walkthrough recorded[/red]")
             raise typer.Exit(1)
+        # The demo saved what it printed beside the run's report.
+        transcript = settings.reports_dir / safe_run_id(latest_successful_run(settings)) / TRANSCRIPT
+        terminal = Console(record=True, width=TRANSCRIPT_WIDTH, file=io.StringIO())
+        terminal.print(Text.from_ansi(transcript.read_text()))
     try:
         manifest = record_walkthrough(
             settings, out, terminal, on_slide=lambda title: console.print(f"capturing: {title}")
