@@ -1,30 +1,25 @@
-"""The walkthrough recorder against the running lab: Debian's Chromium on the real UIs, ffmpeg's video."""
+"""The walkthrough recorder against the running lab: Debian's Chromium on the real UIs, festival's voice,
+ffmpeg's video — checked with ffprobe."""
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import shutil
-import subprocess
 
 import pytest
-from rich.console import Console
 
-from retailstream.orchestration.airflow_api import AirflowClient
-from retailstream.orchestration.demo import DAG_ID, links, read_findings
-from retailstream.orchestration.stages import safe_run_id
+from retailstream.orchestration.demo import run_demo
+from retailstream.walkthrough import video
+from retailstream.walkthrough.pages import HEIGHT, WIDTH
 from retailstream.walkthrough.recorder import (
     CHROMIUM_ARGS,
-    HEIGHT,
-    SECONDS_PER_SLIDE,
-    WIDTH,
     Scene,
     WalkthroughError,
     capture,
+    latest_demo_run,
     record,
-    scenes,
 )
+from retailstream.walkthrough.script import load_script
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -33,66 +28,54 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 
 @pytest.fixture(scope="module")
-def successful_run(lab, settings) -> str:
-    """The DAG's latest successful run with its report (`make demo` leaves one; else run the DAG)."""
-    client = AirflowClient(settings)
-    run_id = client.latest_run_id(DAG_ID, state="success")
-    if not run_id or not (settings.reports_dir / safe_run_id(run_id) / "report.html").exists():
-        client.set_paused(DAG_ID, False)
-        run_id = client.trigger(DAG_ID)
-        assert client.follow(DAG_ID, run_id, timeout=1800) == "success"
-    return run_id
+def demo_run(lab, settings) -> str:
+    """The latest run `make demo` made, with its transcript and executed notebooks (else run the demo)."""
+    try:
+        return latest_demo_run(settings)
+    except WalkthroughError:
+        assert run_demo(settings) == 0
+        return latest_demo_run(settings)
 
 
-def test_walkthrough_records_checked_slides_and_a_video(settings, successful_run, tmp_path):
-    report_dir = settings.reports_dir / safe_run_id(successful_run)
-    terminal = Console(record=True, width=140, file=io.StringIO())
-    terminal.print(links(settings, report_dir / "report.html"))
-    for finding in read_findings(report_dir):
-        terminal.print(finding)
+def test_walkthrough_is_a_narrated_video_of_checked_pages(settings, demo_run, tmp_path):
     out = tmp_path / "walkthrough"
 
-    manifest = record(settings, out, terminal)
+    manifest = record(settings, out)
 
-    assert manifest["run_id"] == successful_run
-    expected = scenes(settings, successful_run, report_dir / "report.html")
-    slides = manifest["slides"]
-    pieces = [s for s in slides if s["source"] == "terminal"]
-    assert len(pieces) >= 2  # ten findings and the links do not fit one slide
-    assert slides[: len(pieces)] == pieces  # the terminal opens the walkthrough
-    assert [s["checked_text"] for s in slides[len(pieces) :]] == [scene.expect for scene in expected]
-    images = [(out / s["file"]).read_bytes() for s in slides]
+    assert manifest["run_id"] == demo_run
+    chapters = load_script()
+    assert [c["title"] for c in manifest["chapters"]] == [c.title for c in chapters]
+    beats = [b for c in manifest["chapters"] for b in c["beats"]]
+    pages = [b for b in beats if b["checked_text"]]
+    assert len(pages) >= 12 and all(b["source"].startswith(("http", "file:")) for b in pages)
+    assert sum(b["source"].startswith("terminal") for b in beats) >= 4  # the demo's output, typed out
+    images = [(out / b["slide"]).read_bytes() for b in beats]
     assert all(png_size(image) == (WIDTH, HEIGHT) for image in images)
     assert len({hashlib.sha256(image).digest() for image in images}) == len(images)
-    assert "Where to look" in (out / "terminal.txt").read_text()
 
-    written = (out / "walkthrough.json").read_text() + (out / "index.html").read_text()
+    written = "".join(
+        (out / name).read_text() for name in ("walkthrough.json", "index.html", video.SUBTITLES)
+    )
     assert json.loads((out / "walkthrough.json").read_text()) == manifest
     for secret in ("jupyter_token", "airflow_admin_password"):
         assert settings.secret(secret) not in written
-    page = (out / "index.html").read_text()
-    assert all(s["file"] in page for s in slides) and manifest["video"] in page
-    assert not (out / "shots").exists() and not (tmp_path / ".walkthrough.partial").exists()
+    assert all(b["slide"] in written for b in beats) and manifest["video"] in written
+    assert sorted(p.name for p in out.iterdir()) == [
+        "index.html",
+        "slides",
+        "walkthrough.json",
+        "walkthrough.mp4",
+        "walkthrough.vtt",
+    ]
+    assert not (tmp_path / ".walkthrough.partial").exists()
 
-    entries = "stream=codec_name,width,height:format=duration"
-    probe = subprocess.run(
-        [
-            shutil.which("ffprobe"),
-            "-v",
-            "error",
-            "-show_entries",
-            entries,
-            "-of",
-            "json",
-            str(out / manifest["video"]),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    video = json.loads(probe.stdout)
-    assert video["streams"][0] == {"codec_name": "h264", "width": WIDTH, "height": HEIGHT}
-    assert float(video["format"]["duration"]) == pytest.approx(len(slides) * SECONDS_PER_SLIDE, abs=0.5)
+    facts = video.probe(out / manifest["video"])
+    assert video.check(facts, [c.title for c in chapters]) == []
+    assert (facts.width, facts.height) == (WIDTH, HEIGHT)
+    assert abs(facts.audio_seconds - facts.video_seconds) <= 0.5
+    assert 180 <= facts.seconds <= 360  # 3 to 6 minutes
+    for title, start, end in facts.chapters:
+        assert any(start <= cue.start < end for cue in facts.cues), title
 
 
 def test_a_page_that_does_not_show_its_text_fails_the_recording(settings, lab, tmp_path):
@@ -100,11 +83,7 @@ def test_a_page_that_does_not_show_its_text_fails_the_recording(settings, lab, t
 
     (tmp_path / "shots").mkdir()
     scene = Scene(
-        "missing",
-        "Prometheus",
-        "a caption",
-        f"{settings.prometheus_url}/classic/alerts?token=secret",
-        "NoSuchAlertRule",
+        "missing", "Prometheus", f"{settings.prometheus_url}/classic/alerts?token=secret", "NoSuchRule"
     )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -113,18 +92,28 @@ def test_a_page_that_does_not_show_its_text_fails_the_recording(settings, lab, t
         try:
             page = browser.new_page()
             page.set_default_timeout(3000)
-            with pytest.raises(WalkthroughError, match="did not show 'NoSuchAlertRule'") as failure:
+            with pytest.raises(WalkthroughError, match="did not show 'NoSuchRule'") as failure:
                 capture(page, scene, tmp_path)
             # a refused connection: the browser's message quotes the whole URL, token included
-            refused = Scene("refused", "Jupyter", "a caption", "http://127.0.0.1:9/lab?token=secret", "x")
+            refused = Scene("refused", "Jupyter", "http://127.0.0.1:9/lab?token=secret", "x")
             with pytest.raises(WalkthroughError, match="ERR_CONNECTION_REFUSED") as refusal:
                 capture(page, refused, tmp_path)
             assert "secret" not in str(refusal.value)
+            # a page of the lab's own whose service does not answer names the service's URL
+            down = Scene("down", "HDFS", "http://127.0.0.1:9/webhdfs/v1/?op=LISTSTATUS", "x", render=_refused)
+            with pytest.raises(WalkthroughError, match="http://127.0.0.1:9/webhdfs/v1/"):
+                capture(page, down, tmp_path)
         finally:
             browser.close()
-    assert f"{settings.prometheus_url}/classic/alerts " in str(failure.value)  # named, without its query
+    assert f"{settings.prometheus_url}/classic/alerts " in str(failure.value)  # named, without its token
     assert "secret" not in str(failure.value)
     assert not (tmp_path / "shots" / "missing.png").exists()
+
+
+def _refused() -> str:
+    import requests
+
+    return requests.get("http://127.0.0.1:9/webhdfs/v1/?op=LISTSTATUS", timeout=2).text
 
 
 def test_it_never_replaces_a_folder_that_holds_something_else(settings, lab, tmp_path):

@@ -78,6 +78,10 @@ class AirflowClient:
         runs = self._call("GET", f"/dags/{dag_id}/dagRuns", params=params)["dag_runs"]
         return runs[0]["dag_run_id"] if runs else None
 
+    def recent(self, path: str, key: str, limit: int = 100) -> list[dict]:
+        """The newest items (by start) of a list endpoint, e.g. ``/dags/D/dagRuns`` → ``dag_runs``."""
+        return self._call("GET", path, params={"order_by": "-start_date", "limit": limit})[key]
+
     def run_state(self, dag_id: str, run_id: str) -> str:
         return self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
 
