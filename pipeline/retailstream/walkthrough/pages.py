@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import html
+import math
 import time
 from pathlib import Path
 
@@ -65,11 +66,10 @@ def terminal_area() -> str:
 
 
 def _size(length: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if length < 1024 or unit == "GB":
-            return f"{length:,.0f} {unit}" if unit == "B" else f"{length:,.1f} {unit}"
-        length /= 1024
-    raise AssertionError("unreachable")
+    if length < 1024:
+        return f"{length:,} B"
+    exponent = min(3, int(math.log(length, 1024)))
+    return f"{length / 1024**exponent:,.1f} {('KB', 'MB', 'GB')[exponent - 1]}"
 
 
 def _when(epoch_ms: int, form: str = "%Y-%m-%d %H:%M UTC") -> str:

@@ -467,7 +467,7 @@ def _compose(browser, chapters, shown, shots, speech, transcript, out):
         label = f"{item.chapter + 1}/{len(chapters)} {chapter.title}"
         beat = item.beat
         lines = terminal.cut(transcript, beat.terminal) if beat.terminal else []
-        at_least = terminal.minimum_seconds(lines, beat.terminal.command) if beat.terminal else 0.0
+        at_least = terminal.minimum_seconds(beat.terminal.command) if beat.terminal else 0.0
         timed = video.place(clock, speech[beat], at_least)
         clock += timed.seconds
         timeline.append(timed)

@@ -115,7 +115,7 @@ def _runs(line: Text):
         column += len(text)
 
 
-def minimum_seconds(lines: list[Text], command: str | None) -> float:
+def minimum_seconds(command: str | None) -> float:
     """The shortest slide that still types the command and shows the output for a moment."""
     return (len(command) + 1) * SECONDS_PER_KEY + 0.4 + 1.0 if command else 1.0
 
