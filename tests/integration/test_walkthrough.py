@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import socket
 
 import pytest
+import requests
 
 from retailstream.orchestration.demo import run_demo
+from retailstream.settings import Settings
 from retailstream.walkthrough import video
 from retailstream.walkthrough.pages import HEIGHT, WIDTH
 from retailstream.walkthrough.recorder import (
@@ -39,8 +43,10 @@ def demo_run(lab, settings) -> str:
 
 def test_walkthrough_is_a_narrated_video_of_checked_pages(settings, demo_run, tmp_path):
     out = tmp_path / "walkthrough"
+    # The DAG's stages push their metrics under the lab's pipeline name, not this session's test label.
+    lab = settings.model_copy(update={"pipeline_name": Settings.model_fields["pipeline_name"].default})
 
-    manifest = record(settings, out)
+    manifest = record(lab, out)
 
     assert manifest["run_id"] == demo_run
     chapters = load_script()
@@ -95,13 +101,14 @@ def test_a_page_that_does_not_show_its_text_fails_the_recording(settings, lab, t
             with pytest.raises(WalkthroughError, match="did not show 'NoSuchRule'") as failure:
                 capture(page, scene, tmp_path)
             # a refused connection: the browser's message quotes the whole URL, token included
-            refused = Scene("refused", "Jupyter", "http://127.0.0.1:9/lab?token=secret", "x")
+            refused = Scene("refused", "Jupyter", f"http://127.0.0.1:{closed_port()}/lab?token=secret", "x")
             with pytest.raises(WalkthroughError, match="ERR_CONNECTION_REFUSED") as refusal:
                 capture(page, refused, tmp_path)
             assert "secret" not in str(refusal.value)
             # a page of the lab's own whose service does not answer names the service's URL
-            down = Scene("down", "HDFS", "http://127.0.0.1:9/webhdfs/v1/?op=LISTSTATUS", "x", render=_refused)
-            with pytest.raises(WalkthroughError, match="http://127.0.0.1:9/webhdfs/v1/"):
+            url = f"http://127.0.0.1:{closed_port()}/webhdfs/v1/?op=LISTSTATUS"
+            down = Scene("down", "HDFS", url, "x", render=lambda: requests.get(url, timeout=2).text)
+            with pytest.raises(WalkthroughError, match=re.escape(url)):
                 capture(page, down, tmp_path)
         finally:
             browser.close()
@@ -110,10 +117,11 @@ def test_a_page_that_does_not_show_its_text_fails_the_recording(settings, lab, t
     assert not (tmp_path / "shots" / "missing.png").exists()
 
 
-def _refused() -> str:
-    import requests
-
-    return requests.get("http://127.0.0.1:9/webhdfs/v1/?op=LISTSTATUS", timeout=2).text
+def closed_port() -> int:
+    """A port nothing listens on (Chromium refuses well-known ones such as 9 before connecting)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def test_it_never_replaces_a_folder_that_holds_something_else(settings, lab, tmp_path):
