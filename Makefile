@@ -82,10 +82,10 @@ down: ## stop the lab (data kept)
 clean: ## stop the lab and wipe its state
 	$(RS) lab clean
 
-demo: up ## run the whole pipeline on the bundled synthetic data through Airflow; prints the summary
+demo: up ## run the whole pipeline on the bundled synthetic data through Airflow, execute the notebooks; prints the summary
 	$(RS) pipeline demo
 
-walkthrough: up ## run the demo and record a walkthrough of every UI: reports/walkthrough/{walkthrough.mp4,index.html}
+walkthrough: up ## run the demo, then record its narrated walkthrough video: reports/walkthrough/{walkthrough.mp4,index.html}
 	$(RS) walkthrough record
 
 bench: up ## benchmarks, measured side by side (ratios); results in bench-results/
