@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -290,3 +291,16 @@ def test_drop_database_through_hiveserver2_is_clean(lab):
     cur.execute("SHOW DATABASES")
     assert name not in [row[0] for row in cur.fetchall()]
     conn.close()
+
+
+def test_quarantine_cli_lists_every_stage_as_json(lab):
+    from typer.testing import CliRunner
+
+    from retailstream.cli import app
+
+    result = CliRunner().invoke(app, ["quarantine", "list", "--json", "--limit", "5"])
+    assert result.exit_code == 0, result.output
+    for line in result.output.splitlines():
+        assert set(json.loads(line)) == {"stage", "source", "line", "reason", "raw", "run"}
+    table = CliRunner().invoke(app, ["quarantine", "list", "--limit", "5"])
+    assert table.exit_code == 0 and "Quarantined rows — glue_job" in table.output

@@ -321,6 +321,14 @@ def test_reporting_tables_and_report(clean):
     report = (s.reports_dir / "latest" / "report.html").read_text()
     for table in reporting:
         assert table in report or table[:4].upper() in report
+    # the report links to every stage's rejected rows, each with where it came from and why
+    assert 'href="quarantine.json"' in report
+    quarantine = json.loads((s.reports_dir / "latest" / "quarantine.json").read_text())
+    defects = _defects(s)
+    assert quarantine["summary"]["glue_job"] == len(defects["bad_rows"])
+    glue = {(r["source"].split("/", 1)[1], r["line"]) for r in quarantine["rows"] if r["stage"] == "glue_job"}
+    assert glue == {(bad["file"], bad["line"]) for bad in defects["bad_rows"]}
+    assert all(r["reason"] and r["source"] for r in quarantine["rows"])
 
 
 def test_weekly_drops_are_processed_once(clean):

@@ -324,14 +324,16 @@ def _quarantine(cur, dataset: str, key: str, rejected: list[RejectedRow]) -> Non
 
 def _audit(cur, report: LoadReport) -> None:
     cur.execute(
-        "INSERT INTO load_audit (source_key, dataset, source_etag, rows_in, rows_loaded, rows_quarantined, "
-        "rows_duplicate, duration_ms) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
-        "ON DUPLICATE KEY UPDATE dataset = VALUES(dataset), source_etag = VALUES(source_etag), "
+        "INSERT INTO load_audit (source_key, source_bucket, dataset, source_etag, rows_in, rows_loaded, "
+        "rows_quarantined, rows_duplicate, duration_ms) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+        "ON DUPLICATE KEY UPDATE source_bucket = VALUES(source_bucket), dataset = VALUES(dataset), "
+        "source_etag = VALUES(source_etag), "
         "rows_in = VALUES(rows_in), rows_loaded = VALUES(rows_loaded), "
         "rows_quarantined = VALUES(rows_quarantined), rows_duplicate = VALUES(rows_duplicate), "
         "duration_ms = VALUES(duration_ms), loaded_at = CURRENT_TIMESTAMP(3)",
         (
             report.key,
+            report.bucket,
             report.dataset,
             report.etag,
             report.rows_in,
