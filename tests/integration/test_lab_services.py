@@ -304,3 +304,30 @@ def test_quarantine_cli_lists_every_stage_as_json(lab):
         assert set(json.loads(line)) == {"stage", "source", "line", "reason", "raw", "run"}
     table = CliRunner().invoke(app, ["quarantine", "list", "--limit", "5"])
     assert table.exit_code == 0 and "Quarantined rows — glue_job" in table.output
+
+
+@pytest.mark.restarts_lab
+def test_a_killed_scheduler_comes_back_and_finishes_the_run(lab, settings):
+    """supervisord restarts a scheduler that died (SIGKILL, mid-run); the new one finishes the run."""
+    import os
+    import signal
+
+    from retailstream.orchestration.airflow_api import AirflowClient
+
+    client, dag = AirflowClient(settings), "retailstream_lab_check"
+    client.wait_for_dag(dag)
+    run_id = client.trigger(dag, run_id=f"test_scheduler_killed__{uuid.uuid4().hex[:8]}")
+    try:
+        deadline = time.monotonic() + 120
+        while not any(t.state in ("queued", "running") for t in client.task_states(dag, run_id)):
+            assert time.monotonic() < deadline, "the run's task was never queued"
+            time.sleep(0.3)
+        killed = lab.supervisor.info("airflow-scheduler")["pid"]
+        os.killpg(killed, signal.SIGKILL)
+        # the task died with the scheduler's workers: after the heartbeat timeout (60 s) it runs again
+        assert client.follow(dag, run_id, timeout=240) == "success"
+        assert lab.supervisor.info("airflow-scheduler")["pid"] not in (0, killed)
+    finally:
+        lab.up()  # whatever happened, a healthy scheduler again
+        client.follow(dag, run_id, timeout=600)  # a running run cannot be deleted
+        client.delete_run(dag, run_id)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import psutil
 
-from retailstream.lab import health
+from retailstream.lab import container, health
 from retailstream.lab.configs import render_configs
 from retailstream.lab.layout import LabLayout
 from retailstream.lab.services import Service, build_services, start_order, supervisor_config
@@ -135,10 +135,13 @@ class Lab:
                 reason = f"process {state.lower()}"
                 break
             try:
-                # ready() first: it creates what the health check verifies (e.g. MariaDB's users).
-                if svc.ready:
-                    svc.ready(s, self.layout)
-                svc.check(s)
+                if svc.ready_after_restart:  # its own `run-service` runs the hook: wait for that
+                    container.check(svc.name, s, after_hooks=True)
+                else:
+                    # ready() first: it creates what the health check verifies (e.g. MariaDB's users).
+                    if svc.ready:
+                        svc.ready(s, self.layout)
+                    svc.check(s)
                 log(f"{svc.name}: healthy in {time.monotonic() - t0:.1f}s")
                 return svc.name
             except Exception as exc:  # a service still starting fails in many ways; retry until deadline

@@ -78,6 +78,9 @@ class AirflowClient:
         runs = self._call("GET", f"/dags/{dag_id}/dagRuns", params=params)["dag_runs"]
         return runs[0]["dag_run_id"] if runs else None
 
+    def delete_run(self, dag_id: str, run_id: str) -> None:
+        self._call("DELETE", f"/dags/{dag_id}/dagRuns/{run_id}")
+
     def run_state(self, dag_id: str, run_id: str) -> str:
         return self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
 
