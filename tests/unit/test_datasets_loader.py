@@ -252,3 +252,31 @@ def test_big_files_load_quickly():
     frame = load(("\n".join([SALES_HEADER, *rows]) + "\n").encode(), name="train.csv")
     assert len(frame) == 45 * 65 * 143
     assert frame["week_date"].nunique() == 143
+
+
+def _corrupt_deflate(data: bytes) -> bytes:
+    """Gzip data whose first deflate block has the reserved block type (zlib says "invalid block type")."""
+    return data[:10] + b"\xff" + data[11:]
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "reason"),
+    [
+        # Python's csv module refuses fields over 128 KiB: a header that long is garbage, not a crash.
+        (("Store," + "x" * 200_000 + "\n1,1\n").encode(), 1, "unreadable header"),
+        (_corrupt_deflate(gzip.compress(render("sales"))), None, "corrupt gzip data: "),
+    ],
+)
+def test_a_file_that_cannot_be_parsed_is_a_data_file_error(content, line, reason):
+    with pytest.raises(DataFileError) as raised:
+        load_lenient(content, "sales", name="sales_2010-02.csv")
+    assert raised.value.line == line and raised.value.reason.startswith(reason)
+
+
+def test_dates_beyond_the_nanosecond_range_get_the_range_reason():
+    content = f"{SALES_HEADER}\n1,1,9999-12-31,10,FALSE\n1,1,0001-01-05,10,FALSE\n".encode()
+    _, rejected = load_lenient(content, name="sales_2010-02.csv")
+    assert [reason.split(",")[0] for reason in rejected["reason"]] == [
+        "must be <= 2099-12-31",
+        "must be >= 1990-01-01",
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import gzip
 import io
 import json
@@ -113,3 +114,21 @@ def test_lambda_zip_is_reproducible_and_holds_the_handler():
     module = HANDLER.rpartition(".")[0].replace(".", "/") + ".py"
     assert module in names and "pymysql/connections.py" in names
     assert not any(n.startswith("retailstream/lab/") or n.endswith("cli.py") for n in names)
+
+
+def test_parquet_dates_outside_pandas_range_are_rejected_rows():
+    frame = _sales([(1, 1, "2010-02-05", 10.0, False), (1, 2, "2010-02-05", 10.0, False)])
+    table = pa.Table.from_pandas(frame, schema=arrow_schema("sales"), preserve_index=False)
+    days = pa.array([datetime.date(2010, 2, 5), datetime.date(5000, 1, 3)], pa.date32())
+    buffer = io.BytesIO()
+    pq.write_table(table.set_column(2, "week_date", days), buffer)
+    parsed = parse_object(buffer.getvalue(), "sales", "k")
+    assert len(parsed.valid) == 1
+    assert [(r.row, r.reason) for r in parsed.rejected] == [(2, "week_date must be <= 2099-12-31")]
+
+
+def test_json_nested_too_deeply_is_a_rejected_line():
+    good = '{"Store": 1, "Dept": 1, "Date": "2010-02-05", "Weekly_Sales": 1.5, "IsHoliday": false}'
+    parsed = parse_object(f"{good}\n{'[' * 100_000}{']' * 100_000}\n".encode(), "sales", "k")
+    assert len(parsed.valid) == 1
+    assert [(r.row, r.reason.split(":")[0]) for r in parsed.rejected] == [(2, "not valid JSON")]

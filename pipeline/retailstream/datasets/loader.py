@@ -19,6 +19,7 @@ import gc
 import gzip
 import os
 import re
+import zlib
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -168,7 +169,7 @@ def _read_text(source: Source, name: str | None) -> tuple[str, str]:
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)
-        except (OSError, EOFError) as error:
+        except (OSError, EOFError, zlib.error) as error:
             raise DataFileError(label, f"corrupt gzip data: {error}") from None
     try:
         text = data.decode("utf-8")
@@ -185,7 +186,11 @@ def _split_header(label: str, line: str) -> list[str]:
                 raise DataFileError(
                     label, f"wrong delimiter: the header is separated by {shown}, expected ','", 1
                 )
-    return [field.strip() for field in next(csv.reader([line]))]
+    try:
+        fields = next(csv.reader([line]))
+    except csv.Error as error:  # e.g. a field beyond the csv module's limit of 128 KiB
+        raise DataFileError(label, f"unreadable header: {error}", 1) from None
+    return [field.strip() for field in fields]
 
 
 def _normalized(header: str) -> str:
@@ -401,10 +406,11 @@ def _finite(text: str) -> float:
 
 
 def _week_date(text: str) -> np.datetime64:
+    # Days, not nanoseconds: year 9999 must reach the date rules, not wrap around (ns end in 2262).
     if _ISO_DATE.fullmatch(text):
-        return np.datetime64(datetime.strptime(text, "%Y-%m-%d"), "ns")
+        return np.datetime64(datetime.strptime(text, "%Y-%m-%d").date(), "D")
     if _DAY_FIRST_DATE.fullmatch(text):
-        return np.datetime64(datetime.strptime(text, "%d/%m/%Y"), "ns")
+        return np.datetime64(datetime.strptime(text, "%d/%m/%Y").date(), "D")
     raise ValueError(text)
 
 
@@ -416,7 +422,7 @@ def _flag(text: str) -> bool:
 _PARSERS = {
     "int": (_integer, "float64", np.nan),  # float until the bad rows are gone, then int32
     "float": (_finite, "float64", np.nan),
-    "date": (_week_date, "datetime64[ns]", np.datetime64("NaT", "ns")),
+    "date": (_week_date, "datetime64[D]", np.datetime64("NaT", "D")),
     "bool": (_flag, "object", None),
     "string": (str, "object", None),
 }

@@ -89,7 +89,7 @@ def _json_lines(data, kind, name, known_stores, fmt) -> ParsedObject:
             continue
         try:
             record = json.loads(line)
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:  # RecursionError: nested too deeply
             rejected.append(RejectedRow(number, f"not valid JSON: {error}", line))
             continue
         if not isinstance(record, dict):
@@ -147,10 +147,8 @@ def _parquet(data, kind, name, known_stores, fmt) -> ParsedObject:
         table = table.select(dataset.names).cast(target)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
         raise DataFileError(name, f"column types do not match the {kind} contract: {error}") from None
+    # Dates stay in Arrow's unit until the rules have rejected those beyond pandas' nanosecond range.
     frame = table.to_pandas(date_as_object=False)
-    for spec in dataset.columns:
-        if spec.type == "date":
-            frame[spec.name] = frame[spec.name].astype("datetime64[ns]")
 
     reasons: list[str | None] = [None] * len(frame)
     ok = np.ones(len(frame), dtype=bool)
