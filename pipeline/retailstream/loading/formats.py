@@ -145,7 +145,7 @@ def _parquet(data, kind, name, known_stores, fmt) -> ParsedObject:
     target = pa.schema([field.with_nullable(True) for field in arrow_schema(kind)])
     try:
         table = table.select(dataset.names).cast(target)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+    except pa.ArrowException as error:  # ArrowInvalid, ArrowTypeError, ArrowNotImplementedError…
         raise DataFileError(name, f"column types do not match the {kind} contract: {error}") from None
     # Dates stay in Arrow's unit until the rules have rejected those beyond pandas' nanosecond range.
     frame = table.to_pandas(date_as_object=False)
