@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import tracemalloc
+import zlib
 from datetime import date
 
 import numpy as np
@@ -280,3 +282,38 @@ def test_dates_beyond_the_nanosecond_range_get_the_range_reason():
         "must be <= 2099-12-31",
         "must be >= 1990-01-01",
     ]
+
+
+def _gzip_of_zeros(head: bytes, megabytes: int) -> bytes:
+    """A gzip bomb: ``head`` then ``megabytes`` MB of zero bytes, a thousandth of that compressed."""
+    stream = zlib.compressobj(9, zlib.DEFLATED, 31)
+    zeros = bytes(2**20)
+    return stream.compress(head) + b"".join(stream.compress(zeros) for _ in range(megabytes)) + stream.flush()
+
+
+def test_gzip_is_inflated_only_up_to_the_cap():
+    from retailstream.loading.formats import parse_object
+
+    bomb = _gzip_of_zeros(f"{SALES_HEADER}\n".encode(), 64)
+    tracemalloc.start()
+    try:
+        for parse in (
+            lambda: load_lenient(bomb, "sales", name="s.csv.gz", max_inflated_mb=2),
+            lambda: parse_object(bomb, "sales", "s.csv.gz", max_inflated_mb=2),
+        ):
+            with pytest.raises(DataFileError, match="s.csv.gz: gzip data inflates beyond 2 MB"):
+                parse()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 2**20  # never the 64 MB the bomb holds
+
+
+def test_gzip_members_and_zero_padding_inflate_like_gunzip():
+    text = render("sales")
+    header, rest = text.split(b"\n", 1)
+    assert len(load(gzip.compress(header + b"\n") + gzip.compress(rest) + bytes(8))) == len(RECORDS["sales"])
+    with pytest.raises(DataFileError, match="corrupt gzip data"):
+        load(gzip.compress(text) + b"trailing garbage")
+    with pytest.raises(DataFileError, match="corrupt gzip data"):
+        load(gzip.compress(text)[:-12])

@@ -132,3 +132,12 @@ def test_json_nested_too_deeply_is_a_rejected_line():
     parsed = parse_object(f"{good}\n{'[' * 100_000}{']' * 100_000}\n".encode(), "sales", "k")
     assert len(parsed.valid) == 1
     assert [(r.row, r.reason.split(":")[0]) for r in parsed.rejected] == [(2, "not valid JSON")]
+
+
+def test_parquet_that_would_inflate_beyond_the_cap_is_rejected_from_its_footer():
+    frame = _sales([(1, 1, "2010-02-05", 10.0, False)] * 60_000)  # run-length encoded: a few KB
+    data = _parquet(frame)
+    assert len(data) < 2**16
+    with pytest.raises(DataFileError, match="Parquet data inflates beyond 2 MB"):
+        parse_object(data, "sales", "k", max_inflated_mb=2)
+    assert parse_object(data, "sales", "k").rows_in == 60_000

@@ -113,7 +113,7 @@ def clean_merge(locations: Locations, run_id: str, s3, s: Settings) -> dict:
     known_stores: set[int] | None = None
     for kind in ORDER:
         pending = _pending(s3, locations, s, kind, seen)
-        parsed = _parse_all(s3, locations, kind, pending, known_stores, run_id)
+        parsed = _parse_all(s3, locations, kind, pending, known_stores, run_id, s.max_inflated_mb)
         c = counts[kind]
         c.files = len(parsed)
         c.files_rejected = sum(1 for p in parsed if p.valid is None)
@@ -168,7 +168,7 @@ def _pending(s3, locations: Locations, s: Settings, kind: str, seen: dict) -> li
     return sorted(files, key=lambda f: f.rank)
 
 
-def _parse_all(s3, locations, kind, pending, known_stores, run_id) -> list[Parsed]:
+def _parse_all(s3, locations, kind, pending, known_stores, run_id, max_inflated_mb) -> list[Parsed]:
     def fetch(file: RawFile) -> RawFile:
         response = s3.get_object(Bucket=locations.raw.bucket, Key=file.key, IfMatch=f'"{file.etag}"')
         file.data = response["Body"].read()
@@ -177,12 +177,14 @@ def _parse_all(s3, locations, kind, pending, known_stores, run_id) -> list[Parse
     with ThreadPoolExecutor(_READERS) as pool:
         fetched = list(pool.map(fetch, pending))
     known = None if kind == "stores" else known_stores
-    return [_parse(file, kind, known, run_id) for file in fetched]
+    return [_parse(file, kind, known, run_id, max_inflated_mb) for file in fetched]
 
 
-def _parse(file: RawFile, kind: str, known_stores, run_id: str) -> Parsed:
+def _parse(file: RawFile, kind: str, known_stores, run_id: str, max_inflated_mb: float) -> Parsed:
     try:
-        valid, rejected = load_lenient(file.data, kind, name=file.key, known_stores=known_stores)
+        valid, rejected = load_lenient(
+            file.data, kind, name=file.key, known_stores=known_stores, max_inflated_mb=max_inflated_mb
+        )
     except DataFileError as error:
         rows = _data_lines(file.data)
         record = {"source_key": file.key, "line": error.line, "column": error.column, "reason": error.reason}

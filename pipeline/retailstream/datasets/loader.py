@@ -1,6 +1,7 @@
 """One reader for the generator's files and the real Kaggle files, into canonical typed frames.
 
-Accepted input: a path or the raw bytes of an object (optionally gzip-compressed), UTF-8 with or without
+Accepted input: a path or the raw bytes of an object (optionally gzip-compressed, inflated up to
+``max_inflated_mb``), UTF-8 with or without
 a BOM, LF / CRLF / CR-only line ends, the Kaggle headers or the canonical snake_case names in any
 order, dates as yyyy-mm-dd or dd/mm/yyyy (decided per value), ``NA`` or empty for missing values,
 TRUE/FALSE in any case. Blank lines are not rows.
@@ -9,14 +10,14 @@ TRUE/FALSE in any case. Blank lines are not rows.
 ``load_lenient`` returns ``(valid, rejected)``: every data line lands in exactly one of them, and a
 rejected row keeps its source, line number, column, reason and raw text, ready for quarantine.
 Problems of the whole file (empty, header only, wrong delimiter, missing or extra columns, unknown
-dataset kind, not UTF-8) raise ``DataFileError`` in both modes.
+dataset kind, not UTF-8, corrupt gzip data or more than ``max_inflated_mb`` of it) raise
+``DataFileError`` in both modes: a file that cannot be parsed never raises anything else.
 """
 
 from __future__ import annotations
 
 import csv
 import gc
-import gzip
 import os
 import re
 import zlib
@@ -49,6 +50,9 @@ _FILE_NAME_PATTERNS = (
     (re.compile(r"sales_\d{4}-\d{2}(_v\d+)?\.csv"), "sales"),
     (re.compile(r"features_\d{4}\.csv"), "features"),
 )
+# The default of Settings.max_inflated_mb (a test keeps them equal): the loader needs no Settings.
+MAX_INFLATED_MB = 1024
+_GZIP_MAGIC = b"\x1f\x8b"
 _MISSING_TOKENS = ["", "NA"]
 _FOREIGN_DELIMITERS = {";": "';'", "\t": "a tab", "|": "'|'"}
 # Nine digits always fit the int32 columns; longer numbers are typos.
@@ -84,13 +88,16 @@ def load(
     *,
     name: str | None = None,
     known_stores: Collection[int] | None = None,
+    max_inflated_mb: float = MAX_INFLATED_MB,
 ) -> pd.DataFrame:
     """The canonical frame of an entirely valid file; else ``DataFileError`` for its first bad row.
 
     ``kind`` defaults to what the header (or the file name) says; ``name`` names a bytes source in
     messages; ``known_stores`` makes a store id outside it a bad row.
     """
-    valid, rejected = load_lenient(source, kind, name=name, known_stores=known_stores)
+    valid, rejected = load_lenient(
+        source, kind, name=name, known_stores=known_stores, max_inflated_mb=max_inflated_mb
+    )
     if len(rejected):
         first = rejected.iloc[0]
         column = first["column"] if isinstance(first["column"], str) else None
@@ -104,12 +111,13 @@ def load_lenient(
     *,
     name: str | None = None,
     known_stores: Collection[int] | None = None,
+    max_inflated_mb: float = MAX_INFLATED_MB,
 ) -> LoadResult:
     """Valid rows as a canonical frame and every other data line as a rejected row (see module doc).
 
     Both frames carry the dataset kind in ``.attrs["kind"]``.
     """
-    label, text = _read_text(source, name)
+    label, text = _read_text(source, name, max_inflated_mb)
     if not text.strip():
         raise DataFileError(label, "empty file")
     with _cycle_collector_paused():
@@ -125,9 +133,9 @@ def load_lenient(
     return LoadResult(valid, rejected)
 
 
-def detect_kind(source: Source, *, name: str | None = None) -> str:
+def detect_kind(source: Source, *, name: str | None = None, max_inflated_mb: float = MAX_INFLATED_MB) -> str:
     """The dataset kind of a file, from its header (or, when the header is ambiguous, its name)."""
-    label, text = _read_text(source, name)
+    label, text = _read_text(source, name, max_inflated_mb)
     if not text.strip():
         raise DataFileError(label, "empty file")
     first_line = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
@@ -157,7 +165,50 @@ def _cycle_collector_paused() -> Iterator[None]:
 # --- the file as text -------------------------------------------------------------------------------------
 
 
-def _read_text(source: Source, name: str | None) -> tuple[str, str]:
+def inflate(data: bytes, label: str, max_inflated_mb: float = MAX_INFLATED_MB) -> bytes:
+    """``data``, or its content when it is gzip-compressed (every member, as gunzip does).
+
+    Inflated incrementally: a gzip bomb stops at ``max_inflated_mb`` instead of exhausting memory.
+    """
+    if data[:2] != _GZIP_MAGIC:
+        return data
+    content, problem = _gunzip(data, max_inflated_mb)
+    if problem is not None:
+        raise DataFileError(label, problem)
+    return content
+
+
+def beyond_the_cap(what: str, max_inflated_mb: float) -> str:
+    return f"{what} inflates beyond {max_inflated_mb:g} MB (setting max_inflated_mb)"
+
+
+def _gunzip(data: bytes, max_inflated_mb: float) -> tuple[bytes, str | None]:
+    """What inflates cleanly within the cap, and why inflating stopped short (None when it did not)."""
+    limit = int(max_inflated_mb * 2**20)
+    chunks: list[bytes] = []
+    size = 0
+    pending = data
+    while pending:
+        stream = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # gzip: zlib checks header, CRC and length
+        try:
+            while not stream.eof:
+                before = len(pending)
+                chunk = stream.decompress(pending, limit + 1 - size)
+                pending = stream.unconsumed_tail
+                if not chunk and len(pending) == before:
+                    return b"".join(chunks), "corrupt gzip data: it ends before the end of its stream"
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    return b"".join(chunks)[:limit], beyond_the_cap("gzip data", max_inflated_mb)
+        except zlib.error as error:
+            return b"".join(chunks), f"corrupt gzip data: {error}"
+        # Another member may follow; gzip allows zero padding at the end.
+        pending = stream.unused_data.lstrip(b"\0")
+    return b"".join(chunks), None
+
+
+def _read_text(source: Source, name: str | None, max_inflated_mb: float) -> tuple[str, str]:
     if isinstance(source, bytes | bytearray | memoryview):
         label, data = name or "<bytes>", bytes(source)
     else:
@@ -166,11 +217,7 @@ def _read_text(source: Source, name: str | None) -> tuple[str, str]:
             data = Path(source).read_bytes()
         except OSError as error:
             raise DataFileError(label, f"cannot read the file: {error.strerror}") from None
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as error:
-            raise DataFileError(label, f"corrupt gzip data: {error}") from None
+    data = inflate(data, label, max_inflated_mb)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:

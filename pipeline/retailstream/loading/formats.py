@@ -10,10 +10,8 @@ and checked with the contract's row rules. A problem of the whole object raises 
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
-import zlib
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
@@ -21,7 +19,13 @@ import numpy as np
 import pandas as pd
 
 from retailstream.datasets.contract import arrow_schema, contract, pandas_dtypes, row_rules
-from retailstream.datasets.loader import DataFileError, load_lenient
+from retailstream.datasets.loader import (
+    MAX_INFLATED_MB,
+    DataFileError,
+    beyond_the_cap,
+    inflate,
+    load_lenient,
+)
 
 # Columns a curated object may carry besides the contract's (lineage written by the Glue job).
 LINEAGE_COLUMNS = ("source_key",)
@@ -46,20 +50,22 @@ class ParsedObject:
 
 
 def parse_object(
-    data: bytes, kind: str, name: str, known_stores: Collection[int] | None = None
+    data: bytes,
+    kind: str,
+    name: str,
+    known_stores: Collection[int] | None = None,
+    max_inflated_mb: float = MAX_INFLATED_MB,
 ) -> ParsedObject:
-    compressed = data[:2] == b"\x1f\x8b"
-    if compressed:
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as error:
-            raise DataFileError(name, f"corrupt gzip data: {error}") from None
-    suffix = "+gzip" if compressed else ""
-    if data[:4] == b"PAR1":
-        return _parquet(data, kind, name, known_stores, "parquet" + suffix)
-    if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{":
-        return _json_lines(data, kind, name, known_stores, "jsonl" + suffix)
-    valid, rejected = load_lenient(data, kind, name=name, known_stores=known_stores)
+    """``max_inflated_mb`` caps what gzip data and Parquet pages may inflate to (setting max_inflated_mb)."""
+    content = inflate(data, name, max_inflated_mb)
+    suffix = "+gzip" if content is not data else ""
+    if content[:4] == b"PAR1":
+        return _parquet(content, kind, name, known_stores, "parquet" + suffix, max_inflated_mb)
+    if content.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{":
+        return _json_lines(content, kind, name, known_stores, "jsonl" + suffix)
+    valid, rejected = load_lenient(
+        content, kind, name=name, known_stores=known_stores, max_inflated_mb=max_inflated_mb
+    )
     return ParsedObject("csv" + suffix, valid, _from_loader(rejected))
 
 
@@ -122,12 +128,19 @@ def _csv_value(value) -> str:
     return str(value)
 
 
-def _parquet(data, kind, name, known_stores, fmt) -> ParsedObject:
+def _parquet(data, kind, name, known_stores, fmt, max_inflated_mb) -> ParsedObject:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(io.BytesIO(data))
+        file = pq.ParquetFile(io.BytesIO(data))
+        # Judge the size from the footer before reading: the pages uncompressed, or 8 bytes a value where
+        # run-length encoding keeps even the uncompressed pages small.
+        metadata = file.metadata
+        pages = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+        if max(pages, 8 * metadata.num_rows * metadata.num_columns) > max_inflated_mb * 2**20:
+            raise DataFileError(name, beyond_the_cap("Parquet data", max_inflated_mb))
+        table = file.read()
     except (pa.ArrowException, OSError) as error:
         raise DataFileError(name, f"not a readable Parquet file: {error}") from None
     dataset = contract(kind)
