@@ -115,6 +115,11 @@ def test_bytes_gzip_and_mixed_date_formats_give_the_same_frame():
     pd.testing.assert_frame_equal(load(gzip.compress(render("sales")), name="sales.csv.gz"), expected)
 
 
+def test_the_header_is_the_first_line_that_is_not_blank():
+    frame = load(b"\r\n  \r\n" + render("sales", line_end="\r\n"), name="train.csv")
+    pd.testing.assert_frame_equal(frame, expected_frame("sales"))
+
+
 def test_kind_comes_from_the_header_or_the_file_name():
     assert detect_kind(render("features")) == "features"
     assert detect_kind(b"Store,Date\n1,2010-02-05\n", name="store_traffic.csv") == "store_traffic"
@@ -138,6 +143,7 @@ SALES_HEADER = "Store,Dept,Date,Weekly_Sales,IsHoliday"
         (" \r\n\r\n", None, None, "empty file"),
         (f"{SALES_HEADER}\n\n", None, None, "header only"),
         ("Store;Dept;Date;Weekly_Sales;IsHoliday\n1;1;2010-02-05;10;FALSE\n", 1, None, "wrong delimiter"),
+        ("\n \nStore;Dept;Date;Weekly_Sales;IsHoliday\n1;1;2010-02-05;10;FALSE\n", 3, None, "delimiter"),
         ("Store,Dept,Date,IsHoliday\n1,1,2010-02-05,FALSE\n", 1, None, "missing column(s) Weekly_Sales"),
         (f"{SALES_HEADER},Note\n1,1,2010-02-05,10,FALSE,x\n", 1, None, "unexpected column(s) Note"),
         ("Store,Dept,Date,Date,Weekly_Sales,IsHoliday\n", 1, None, "repeated column(s) week_date"),

@@ -141,3 +141,25 @@ def test_parquet_that_would_inflate_beyond_the_cap_is_rejected_from_its_footer()
     with pytest.raises(DataFileError, match="Parquet data inflates beyond 2 MB"):
         parse_object(data, "sales", "k", max_inflated_mb=2)
     assert parse_object(data, "sales", "k").rows_in == 60_000
+
+
+def test_a_file_rejected_whole_is_quarantined_with_the_rows_it_held():
+    from retailstream.cleaning.merge import _parse
+
+    header = "Store,Dept,Date,Weekly_Sales,IsHoliday\n"
+    rows = "".join(f"1,{dept},2010-02-05,{dept * 1037.25:.2f},FALSE\n" for dept in range(1, 61))
+    compressed = gzip.compress((header + rows).encode())
+    cases = [
+        ((header + rows + "1,61,2010-02-05,caf\xe9,FALSE\n").encode("latin-1"), 61, True),
+        ((header + rows).encode("utf-16"), 60, True),
+        (compressed[: len(compressed) // 2], None, False),  # truncated: the rows inflated before the end
+    ]
+    for data, held, exact in cases:
+        parsed = _parse(RawFile("raw/sales/x.csv", "sales/x.csv", "e", 0.0, data), "sales", None, "r1", 1024)
+        [record] = parsed.rejected
+        assert parsed.valid is None and parsed.rows_in == record["rows"]
+        assert record["rows_exact"] is exact
+        if exact:
+            assert record["rows"] == held
+        else:
+            assert 0 < record["rows"] < 60

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from retailstream.datasets.contract import arrow_schema, contract, pandas_dtypes
-from retailstream.datasets.loader import DataFileError, load_lenient
+from retailstream.datasets.loader import DataFileError, count_data_rows, load_lenient
 from retailstream.s3util import S3Location, iter_objects
 from retailstream.settings import Settings
 
@@ -186,10 +186,15 @@ def _parse(file: RawFile, kind: str, known_stores, run_id: str, max_inflated_mb:
             file.data, kind, name=file.key, known_stores=known_stores, max_inflated_mb=max_inflated_mb
         )
     except DataFileError as error:
-        rows = _data_lines(file.data)
+        # The whole file is quarantined: its record says how many rows it held (a lower bound when only
+        # part of its gzip data inflated), so the run still reconciles without losing them.
+        rows, exact = count_data_rows(file.data, max_inflated_mb)
         record = {"source_key": file.key, "line": error.line, "column": error.column, "reason": error.reason}
-        log.warning("clean.file_rejected key=%s reason=%s rows=%d", file.key, error.reason, rows)
-        return Parsed(file, None, [{**record, "raw": None, "run_id": run_id, "rows": rows}], rows)
+        log.warning(
+            "clean.file_rejected key=%s reason=%s rows=%d rows_exact=%s", file.key, error.reason, rows, exact
+        )
+        record.update(raw=None, run_id=run_id, rows=rows, rows_exact=exact)
+        return Parsed(file, None, [record], rows)
     records = [
         {
             "source_key": file.key,
@@ -203,16 +208,6 @@ def _parse(file: RawFile, kind: str, known_stores, run_id: str, max_inflated_mb:
     ]
     valid = valid.assign(source_key=file.key)
     return Parsed(file, valid, records, len(valid) + len(records))
-
-
-def _data_lines(data: bytes) -> int:
-    """How many rows a file that is rejected as a whole carried (0 when it cannot even be read)."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return 0
-    lines = [line for line in re.split(r"\r\n|\r|\n", text) if line.strip()]
-    return max(0, len(lines) - 1)
 
 
 def _partition_of(kind: str) -> Callable[[pd.DataFrame], pd.Series | list]:

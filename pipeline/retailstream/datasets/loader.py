@@ -4,7 +4,7 @@ Accepted input: a path or the raw bytes of an object (optionally gzip-compressed
 ``max_inflated_mb``), UTF-8 with or without
 a BOM, LF / CRLF / CR-only line ends, the Kaggle headers or the canonical snake_case names in any
 order, dates as yyyy-mm-dd or dd/mm/yyyy (decided per value), ``NA`` or empty for missing values,
-TRUE/FALSE in any case. Blank lines are not rows.
+TRUE/FALSE in any case. Blank lines are not rows; the header is the first line that is not blank.
 
 ``load`` is strict: the first bad row raises ``DataFileError`` naming file, line, column and reason.
 ``load_lenient`` returns ``(valid, rejected)``: every data line lands in exactly one of them, and a
@@ -118,17 +118,17 @@ def load_lenient(
     Both frames carry the dataset kind in ``.attrs["kind"]``.
     """
     label, text = _read_text(source, name, max_inflated_mb)
-    if not text.strip():
-        raise DataFileError(label, "empty file")
     with _cycle_collector_paused():
-        lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-        header = _split_header(label, lines[0])
-        kind = _resolve_kind(label, kind, header)
-        specs = _header_specs(label, kind, header)
-        numbered = [(number, line) for number, line in enumerate(lines[1:], start=2) if line.strip()]
+        numbered = _non_blank_lines(text)
         if not numbered:
+            raise DataFileError(label, "empty file")
+        at, line = numbered[0]
+        header = _split_header(label, line, at)
+        kind = _resolve_kind(label, kind, header, at)
+        specs = _header_specs(label, kind, header, at)
+        if len(numbered) == 1:
             raise DataFileError(label, "header only, no data rows")
-        valid, rejected = _FileParser(label, kind, header, specs, known_stores).run(numbered)
+        valid, rejected = _FileParser(label, kind, header, specs, known_stores).run(numbered[1:])
     valid.attrs["kind"] = rejected.attrs["kind"] = kind
     return LoadResult(valid, rejected)
 
@@ -136,10 +136,33 @@ def load_lenient(
 def detect_kind(source: Source, *, name: str | None = None, max_inflated_mb: float = MAX_INFLATED_MB) -> str:
     """The dataset kind of a file, from its header (or, when the header is ambiguous, its name)."""
     label, text = _read_text(source, name, max_inflated_mb)
-    if not text.strip():
+    numbered = _non_blank_lines(text)
+    if not numbered:
         raise DataFileError(label, "empty file")
-    first_line = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
-    return _resolve_kind(label, None, _split_header(label, first_line))
+    at, line = numbered[0]
+    return _resolve_kind(label, None, _split_header(label, line, at), at)
+
+
+def count_data_rows(data: bytes, max_inflated_mb: float = MAX_INFLATED_MB) -> tuple[int, bool]:
+    """How many data rows a CSV file holds, counted as ``load_lenient`` counts them (the non-blank lines
+    after the header), also when it is rejected as a whole: its quarantine record says what it stood for.
+
+    Bytes that are not UTF-8 are counted by their line ends (UTF-16 decoded by its byte order mark).
+    ``exact`` is False when only part of gzip data could be inflated (corrupt, or beyond the cap): the
+    count is then a lower bound.
+    """
+    exact = True
+    if data[:2] == _GZIP_MAGIC:
+        data, problem = _gunzip(data, max_inflated_mb)
+        exact = problem is None
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        text = data.decode("utf-16", errors="replace")
+    else:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = data.decode("latin-1")  # any byte decodes, and line ends stay the same bytes
+    return max(0, len(_non_blank_lines(text)) - 1), exact
 
 
 def kind_from_file_name(name: str) -> str | None:
@@ -226,17 +249,23 @@ def _read_text(source: Source, name: str | None, max_inflated_mb: float) -> tupl
     return label, text.removeprefix("\ufeff")
 
 
-def _split_header(label: str, line: str) -> list[str]:
+def _non_blank_lines(text: str) -> list[tuple[int, str]]:
+    """The lines holding more than white space, numbered from 1 (LF, CRLF and CR-only line ends)."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return [(number, line) for number, line in enumerate(lines, start=1) if line.strip()]
+
+
+def _split_header(label: str, line: str, at: int) -> list[str]:
     if "," not in line:
         for delimiter, shown in _FOREIGN_DELIMITERS.items():
             if delimiter in line:
                 raise DataFileError(
-                    label, f"wrong delimiter: the header is separated by {shown}, expected ','", 1
+                    label, f"wrong delimiter: the header is separated by {shown}, expected ','", at
                 )
     try:
         fields = next(csv.reader([line]))
     except csv.Error as error:  # e.g. a field beyond the csv module's limit of 128 KiB
-        raise DataFileError(label, f"unreadable header: {error}", 1) from None
+        raise DataFileError(label, f"unreadable header: {error}", at) from None
     return [field.strip() for field in fields]
 
 
@@ -253,7 +282,7 @@ def _aliases(kind: str) -> dict[str, ColumnSpec]:
     }
 
 
-def _resolve_kind(label: str, kind: str | None, header: list[str]) -> str:
+def _resolve_kind(label: str, kind: str | None, header: list[str], at: int) -> str:
     if kind is not None:
         if kind not in KINDS:
             raise DataFileError(label, f"unknown dataset kind {kind!r}; expected one of {', '.join(KINDS)}")
@@ -273,11 +302,11 @@ def _resolve_kind(label: str, kind: str | None, header: list[str]) -> str:
     raise DataFileError(
         label,
         f"unknown dataset kind: header {','.join(header)!r} matches none of {', '.join(KINDS)}",
-        1,
+        at,
     )
 
 
-def _header_specs(label: str, kind: str, header: list[str]) -> list[ColumnSpec]:
+def _header_specs(label: str, kind: str, header: list[str], at: int) -> list[ColumnSpec]:
     aliases = _aliases(kind)
     specs = [aliases.get(_normalized(field)) for field in header]
     names = [spec.name for spec in specs if spec is not None]
@@ -292,7 +321,7 @@ def _header_specs(label: str, kind: str, header: list[str]) -> list[ColumnSpec]:
     if repeated:
         problems.append(f"repeated column(s) {', '.join(repeated)}")
     if problems:
-        raise DataFileError(label, f"{kind} file: {'; '.join(problems)}", 1)
+        raise DataFileError(label, f"{kind} file: {'; '.join(problems)}", at)
     return specs
 
 
