@@ -163,3 +163,25 @@ def test_a_file_rejected_whole_is_quarantined_with_the_rows_it_held():
             assert record["rows"] == held
         else:
             assert 0 < record["rows"] < 60
+
+
+def test_json_lines_end_only_at_line_feeds_and_each_record_is_checked_as_a_record():
+    def line(dept, sales, holiday=False):
+        record = {"Store": 1, "Dept": dept, "Date": "2010-02-05", "Weekly_Sales": sales, "IsHoliday": holiday}
+        return json.dumps(record, ensure_ascii=False)
+
+    lines = [
+        line(1, 1.5),
+        line(2, "12\n50"),  # a line break inside a string value (escaped in the JSON text)
+        line(3, 2.5, "no\u2028pe"),  # U+2028 raw inside a string: not a line end in JSON lines
+        line(4, 3.5, "x\u2029y"),
+        line(5, 4.5),
+    ]
+    parsed = parse_object("\r\n".join(lines).encode(), "sales", "k")
+    assert parsed.rows_in == 5 and parsed.valid["dept"].tolist() == [1, 5]
+    assert [(r.row, r.reason) for r in parsed.rejected] == [
+        (2, "Weekly_Sales: not a number, got '12\n50'"),
+        (3, "IsHoliday: not TRUE or FALSE, got 'no\u2028pe'"),
+        (4, "IsHoliday: not TRUE or FALSE, got 'x\u2029y'"),
+    ]
+    assert [r.raw for r in parsed.rejected] == lines[1:4]

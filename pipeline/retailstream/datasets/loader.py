@@ -33,6 +33,9 @@ import pandas as pd
 from retailstream.datasets.contract import KINDS, ColumnSpec, contract, pandas_dtypes, row_rules
 
 Source = str | os.PathLike | bytes
+# A data row for the parser: its line number, its values as text in header order (or, as a str, why it
+# could not be split into values) and its raw text, kept by a reject.
+TextRow = tuple[int, list[str] | str, str]
 
 REJECTED_COLUMNS = ["source", "line", "column", "reason", "raw"]
 
@@ -128,9 +131,22 @@ def load_lenient(
         specs = _header_specs(label, kind, header, at)
         if len(numbered) == 1:
             raise DataFileError(label, "header only, no data rows")
-        valid, rejected = _FileParser(label, kind, header, specs, known_stores).run(numbered[1:])
-    valid.attrs["kind"] = rejected.attrs["kind"] = kind
-    return LoadResult(valid, rejected)
+        rows = [(number, _split_row(line), line) for number, line in numbered[1:]]
+        return _FileParser(label, kind, header, specs, known_stores).run(rows)
+
+
+def check_rows(
+    label: str,
+    kind: str,
+    header: list[str],
+    rows: list[TextRow],
+    known_stores: Collection[int] | None = None,
+) -> LoadResult:
+    """Type and check rows that are already text values (the JSON lines reader gives them) with the
+    parsers, rules and reject records of ``load_lenient``; ``header`` names the values of each row."""
+    specs = _header_specs(label, kind, header, None)
+    with _cycle_collector_paused():
+        return _FileParser(label, kind, header, specs, known_stores).run(rows)
 
 
 def detect_kind(source: Source, *, name: str | None = None, max_inflated_mb: float = MAX_INFLATED_MB) -> str:
@@ -240,13 +256,17 @@ def _read_text(source: Source, name: str | None, max_inflated_mb: float) -> tupl
             data = Path(source).read_bytes()
         except OSError as error:
             raise DataFileError(label, f"cannot read the file: {error.strerror}") from None
-    data = inflate(data, label, max_inflated_mb)
+    return label, decode_text(inflate(data, label, max_inflated_mb), label)
+
+
+def decode_text(data: bytes, label: str) -> str:
+    """UTF-8 text without its byte order mark; else ``DataFileError`` naming the first bad line."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = len(re.split(rb"\r\n|\r|\n", data[: error.start]))
         raise DataFileError(label, f"not UTF-8 text (byte 0x{data[error.start]:02x})", line) from None
-    return label, text.removeprefix("\ufeff")
+    return text.removeprefix("\ufeff")
 
 
 def _non_blank_lines(text: str) -> list[tuple[int, str]]:
@@ -306,7 +326,7 @@ def _resolve_kind(label: str, kind: str | None, header: list[str], at: int) -> s
     )
 
 
-def _header_specs(label: str, kind: str, header: list[str], at: int) -> list[ColumnSpec]:
+def _header_specs(label: str, kind: str, header: list[str], at: int | None) -> list[ColumnSpec]:
     aliases = _aliases(kind)
     specs = [aliases.get(_normalized(field)) for field in header]
     names = [spec.name for spec in specs if spec is not None]
@@ -329,7 +349,7 @@ def _header_specs(label: str, kind: str, header: list[str], at: int) -> list[Col
 
 
 class _FileParser:
-    """Splits, types and checks the data lines of one file, keeping the first problem of each row."""
+    """Types and checks the data rows of one file, keeping the first problem of each row."""
 
     def __init__(
         self,
@@ -345,20 +365,19 @@ class _FileParser:
         self.specs = specs
         self.known_stores = known_stores
 
-    def run(self, numbered: list[tuple[int, str]]) -> LoadResult:
+    def run(self, text_rows: list[TextRow]) -> LoadResult:
         rejected: list[tuple[int, str | None, str, str]] = []
         rows: list[list[str]] = []
         kept: list[tuple[int, str]] = []
         width = len(self.specs)
-        for number, line in numbered:
-            fields, problem = _split_row(line)
-            if problem is None and len(fields) != width:
-                problem = f"expected {width} fields, found {len(fields)}"
-            if problem is None:
-                rows.append(fields)
-                kept.append((number, line))
+        for number, fields, raw in text_rows:
+            if isinstance(fields, str):
+                rejected.append((number, None, fields, raw))
+            elif len(fields) != width:
+                rejected.append((number, None, f"expected {width} fields, found {len(fields)}", raw))
             else:
-                rejected.append((number, None, problem, line))
+                rows.append(fields)
+                kept.append((number, raw))
 
         text = {
             spec.name: [value.strip() for value in values]
@@ -388,6 +407,7 @@ class _FileParser:
             },
             columns=REJECTED_COLUMNS,
         )
+        frame.attrs["kind"] = rejects.attrs["kind"] = self.kind
         return LoadResult(frame, rejects)
 
     def _typed_and_checked(
@@ -459,13 +479,14 @@ class _RowProblems:
         self.found[fresh] = True
 
 
-def _split_row(line: str) -> tuple[list[str], str | None]:
+def _split_row(line: str) -> list[str] | str:
+    """The fields of a CSV line, or why it cannot be split."""
     if '"' not in line:
-        return line.split(","), None
+        return line.split(",")
     try:
-        return next(csv.reader([line], strict=True)), None
+        return next(csv.reader([line], strict=True))
     except csv.Error as error:
-        return [], f"malformed quoting: {error}"
+        return f"malformed quoting: {error}"
 
 
 def _integer(text: str) -> float:
