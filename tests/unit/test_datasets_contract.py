@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import subprocess
 import sys
@@ -245,25 +244,6 @@ def test_importing_the_contract_and_the_cli_stays_light():
         "heavy = {'pyspark', 'pandera', 'pandas'} & set(sys.modules); assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
-
-
-@pytest.fixture(scope="module")
-def spark():
-    """A bare local session (no Hive, no UI); reuses an active one and stops only its own."""
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    from pyspark.sql import SparkSession
-
-    active = SparkSession.getActiveSession()
-    session = active or (
-        SparkSession.builder.master("local[1]")
-        .appName("contract-test")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "1")
-        .getOrCreate()
-    )
-    yield session
-    if active is None:
-        session.stop()
 
 
 @pytest.mark.spark
