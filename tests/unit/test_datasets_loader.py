@@ -323,3 +323,32 @@ def test_gzip_members_and_zero_padding_inflate_like_gunzip():
         load(gzip.compress(text) + b"trailing garbage")
     with pytest.raises(DataFileError, match="corrupt gzip data"):
         load(gzip.compress(text)[:-12])
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "reason"),
+    [
+        ("Weekly_Sales", "\u0661\u0662\u0663.\u0665", "not a number"),  # Arabic-Indic digits
+        ("Weekly_Sales", "\uff11\uff12\uff13", "not a number"),  # full-width digits
+        ("Weekly_Sales", "1_000", "not a number"),
+        ("Weekly_Sales", "Infinity", "not a number"),
+        ("Store", "\u0661", "not an integer"),
+        ("Dept", "\uff11", "not an integer"),
+        ("Date", "\uff12\uff10\uff11\uff10-02-05", "not a date"),
+        ("Date", "\u0660\u0665/\u0660\u0662/\u0662\u0660\u0661\u0660", "not a date"),
+    ],
+)
+def test_numbers_and_dates_are_ascii_digits_only(column, value, reason):
+    fields = {"Store": "1", "Dept": "1", "Date": "2010-02-05", "Weekly_Sales": "10", "IsHoliday": "FALSE"}
+    fields[column] = value
+    content = f"{SALES_HEADER}\n{','.join(fields.values())}\n".encode()
+    with pytest.raises(DataFileError) as raised:
+        load(content, name="sales_2010-02.csv")
+    assert raised.value.column == column and raised.value.reason.startswith(reason)
+
+
+def test_values_are_trimmed_of_spaces_and_tabs_only():
+    content = f"{SALES_HEADER}\n 1\t,\t1 ,2010-02-05, \t12.50\t , FALSE\n1,2,2010-02-05,\u00a012.50,TRUE\n"
+    valid, rejected = load_lenient(content.encode(), name="sales_2010-02.csv")
+    assert valid[["dept", "weekly_sales"]].values.tolist() == [[1, 12.5]]
+    assert rejected["reason"].tolist() == ["not a number, got '\u00a012.50'"]

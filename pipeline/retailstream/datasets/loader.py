@@ -3,8 +3,9 @@
 Accepted input: a path or the raw bytes of an object (optionally gzip-compressed, inflated up to
 ``max_inflated_mb``), UTF-8 with or without
 a BOM, LF / CRLF / CR-only line ends, the Kaggle headers or the canonical snake_case names in any
-order, dates as yyyy-mm-dd or dd/mm/yyyy (decided per value), ``NA`` or empty for missing values,
-TRUE/FALSE in any case. Blank lines are not rows; the header is the first line that is not blank.
+order, values as ``datasets.textvalues`` spells them (ASCII numbers; dates as yyyy-mm-dd or dd/mm/yyyy,
+decided per value; ``NA`` or empty for missing values; TRUE/FALSE in any case). Blank lines are not
+rows; the header is the first line that is not blank.
 
 ``load`` is strict: the first bad row raises ``DataFileError`` naming file, line, column and reason.
 ``load_lenient`` returns ``(valid, rejected)``: every data line lands in exactly one of them, and a
@@ -30,6 +31,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from retailstream.datasets import textvalues
 from retailstream.datasets.contract import KINDS, ColumnSpec, contract, pandas_dtypes, row_rules
 
 Source = str | os.PathLike | bytes
@@ -56,12 +58,11 @@ _FILE_NAME_PATTERNS = (
 # The default of Settings.max_inflated_mb (a test keeps them equal): the loader needs no Settings.
 MAX_INFLATED_MB = 1024
 _GZIP_MAGIC = b"\x1f\x8b"
-_MISSING_TOKENS = ["", "NA"]
 _FOREIGN_DELIMITERS = {";": "';'", "\t": "a tab", "|": "'|'"}
-# Nine digits always fit the int32 columns; longer numbers are typos.
-_INTEGER = re.compile(r"[+-]?\d{1,9}")
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_DAY_FIRST_DATE = re.compile(r"\d{1,2}/\d{1,2}/\d{4}")
+_INTEGER = re.compile(textvalues.INTEGER)
+_NUMBER = re.compile(textvalues.NUMBER)
+_ISO_DATE = re.compile(textvalues.ISO_DATE)
+_DAY_FIRST_DATE = re.compile(textvalues.DAY_FIRST_DATE)
 
 
 class DataFileError(ValueError):
@@ -380,7 +381,7 @@ class _FileParser:
                 kept.append((number, raw))
 
         text = {
-            spec.name: [value.strip() for value in values]
+            spec.name: [value.strip(textvalues.PADDING) for value in values]
             for spec, values in zip(
                 self.specs, zip(*rows, strict=True) if rows else [()] * width, strict=True
             )
@@ -422,7 +423,7 @@ class _FileParser:
         rules = row_rules(self.kind)
         for spec in dataset.columns:
             values, column = text[spec.name], self.header_of[spec.name]
-            problems.record(unparsable[spec.name], column, _PARSE_FAILURES[spec.type], values)
+            problems.record(unparsable[spec.name], column, textvalues.PARSE_FAILURES[spec.type], values)
             for rule in (rule for rule in rules if rule.column == spec.name):
                 problems.record(
                     rule.violated_in(typed), column, rule.reason, None if rule.check == "not_null" else values
@@ -495,11 +496,11 @@ def _integer(text: str) -> float:
     return float(text)
 
 
-def _finite(text: str) -> float:
-    value = float(text)
-    if "_" in text or not np.isfinite(value):  # float() also reads 1_000, nan and inf
+def _number(text: str) -> float:
+    # What overflows to infinity (1e999) is a number beyond the contract's bounds, rejected by them.
+    if not _NUMBER.fullmatch(text):
         raise ValueError(text)
-    return value
+    return float(text)
 
 
 def _week_date(text: str) -> np.datetime64:
@@ -512,23 +513,16 @@ def _week_date(text: str) -> np.datetime64:
 
 
 def _flag(text: str) -> bool:
-    return {"TRUE": True, "FALSE": False}[text.upper()]
+    return textvalues.FLAGS[text.upper()]
 
 
 # Per logical type: the parser of one value, the array dtype, the missing value and the failure reason.
 _PARSERS = {
     "int": (_integer, "float64", np.nan),  # float until the bad rows are gone, then int32
-    "float": (_finite, "float64", np.nan),
+    "float": (_number, "float64", np.nan),
     "date": (_week_date, "datetime64[D]", np.datetime64("NaT", "D")),
     "bool": (_flag, "object", None),
     "string": (str, "object", None),
-}
-_PARSE_FAILURES = {
-    "int": "not an integer",
-    "float": "not a number",
-    "date": "not a date (yyyy-mm-dd or dd/mm/yyyy)",
-    "bool": "not TRUE or FALSE",
-    "string": "not text",
 }
 
 
@@ -536,12 +530,12 @@ def _parse(spec: ColumnSpec, values: list[str]) -> tuple[np.ndarray, np.ndarray]
     """The column in its type (missing and unparsable values as the missing value) and the unparsable mask."""
     parse, dtype, missing = _PARSERS[spec.type]
     # Columns repeat few distinct values (stores, weeks, flags): parse each distinct text once.
-    known: dict[str, tuple[object, bool]] = {token: (missing, False) for token in _MISSING_TOKENS}
+    known: dict[str, tuple[object, bool]] = {token: (missing, False) for token in ("", textvalues.MISSING)}
     parsed, unparsable = [], []
     for text in values:
         outcome = known.get(text)
         if outcome is None:
-            if text.upper() == "NA":
+            if text.upper() == textvalues.MISSING:
                 outcome = (missing, False)
             else:
                 try:

@@ -7,9 +7,9 @@ driver):
    would turn an unparsable value into a NULL without a reason). A file whose header differs from the
    contract's fails the job (a file-level problem); a row with the wrong number of fields is kept whole
    for quarantine;
-2. type each column into ``contract.spark_schema(kind, all_nullable=True)``: ``NA`` or empty → NULL;
-   integers by the loader's pattern, numbers must be finite, dates ``yyyy-mm-dd`` or ``dd/mm/yyyy``
-   (decided per value), booleans TRUE/FALSE in any case;
+2. type each column into ``contract.spark_schema(kind, all_nullable=True)`` by the pandas loader's rules
+   (``datasets.textvalues``): ``NA`` or empty → NULL; ASCII integers and numbers by its patterns, dates
+   ``yyyy-mm-dd`` or ``dd/mm/yyyy`` (decided per value), booleans TRUE/FALSE in any case;
 3. a row's rejection reason is the first of: wrong field count, an unparsable value, the first broken
    contract rule (``contract.spark_rejection_reason`` — the contract is the only source of rules);
 4. valid rows are deduplicated on the key (store, week_date): the row of the newest file (greatest
@@ -30,7 +30,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from retailstream import clients
+from retailstream.datasets import textvalues
 from retailstream.datasets.contract import ColumnSpec, contract, spark_rejection_reason, spark_schema
+from retailstream.datasets.textvalues import PARSE_FAILURES, anchored
 from retailstream.features.upload import features_hdfs_dir
 from retailstream.monitoring.metrics import stage_run
 from retailstream.settings import Settings, get_settings
@@ -54,16 +56,6 @@ FINGERPRINT = "retailstream.fingerprint"
 FINGERPRINT_COUNTS = "retailstream.fingerprint.counts"
 PARTITION = "year"
 LOADED, QUARANTINED, DUPLICATE = "loaded", "quarantined", "duplicate"
-# Same wording as the loader's parse failures (retailstream.datasets.loader).
-PARSE_FAILURES = {
-    "int": "not an integer",
-    "float": "not a number",
-    "date": "not a date (yyyy-mm-dd or dd/mm/yyyy)",
-    "bool": "not TRUE or FALSE",
-}
-_INTEGER = r"^[+-]?\d{1,9}$"
-_ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
-_DAY_FIRST_DATE = r"^\d{1,2}/\d{1,2}/\d{4}$"
 _CORRUPT = "_corrupt_record"
 
 
@@ -97,8 +89,8 @@ QUARANTINE_COLUMNS = [
 def _missing_as_null(column: Column) -> Column:
     from pyspark.sql import functions as F
 
-    text = F.trim(column)
-    return F.when(text.isNull() | (text == "") | (F.upper(text) == "NA"), None).otherwise(text)
+    text = F.trim(column, F.lit(textvalues.PADDING))
+    return F.when(text.isNull() | (text == "") | (F.upper(text) == textvalues.MISSING), None).otherwise(text)
 
 
 def _typed(spec: ColumnSpec, text: Column) -> Column:
@@ -106,17 +98,20 @@ def _typed(spec: ColumnSpec, text: Column) -> Column:
     from pyspark.sql import functions as F
 
     if spec.type == "int":
-        return F.when(text.rlike(_INTEGER), text.cast("int"))
+        return F.when(text.rlike(anchored(textvalues.INTEGER)), text.cast("int"))
     if spec.type == "float":
-        number = text.try_cast("double")
-        return F.when(~F.isnan(number) & (F.abs(number) != F.lit(float("inf"))), number)
+        # Infinity from an overflow (1e999) stays: the contract's bounds reject it, as in pandas.
+        return F.when(text.rlike(anchored(textvalues.NUMBER)), text.try_cast("double"))
     if spec.type == "date":
         return F.coalesce(
-            F.when(text.rlike(_ISO_DATE), F.try_to_date(text, "yyyy-MM-dd")),
-            F.when(text.rlike(_DAY_FIRST_DATE), F.try_to_date(text, "d/M/yyyy")),
+            F.when(text.rlike(anchored(textvalues.ISO_DATE)), F.try_to_date(text, "yyyy-MM-dd")),
+            F.when(text.rlike(anchored(textvalues.DAY_FIRST_DATE)), F.try_to_date(text, "d/M/yyyy")),
         )
     if spec.type == "bool":
-        return F.when(F.upper(text) == "TRUE", F.lit(True)).when(F.upper(text) == "FALSE", F.lit(False))
+        flags = [
+            F.when(F.upper(text) == spelled, F.lit(value)) for spelled, value in textvalues.FLAGS.items()
+        ]
+        return F.coalesce(*flags)
     return text
 
 
@@ -163,7 +158,7 @@ def classify(raw: DataFrame) -> DataFrame:
             F.concat(F.lit(f"{spec.name} {PARSE_FAILURES[spec.type]}, got '"), texts[spec.name], F.lit("'")),
         )
         for spec in dataset.columns
-        if spec.type in PARSE_FAILURES
+        if spec.type != "string"
     ]
     parsed = raw.select(
         *(typed[spec.name].alias(spec.name) for spec in dataset.columns),
@@ -240,7 +235,7 @@ def build_features_table(
     report = FeaturesReport(qualified(database, table), qualified(database, quarantine_table))
     digest = fingerprint.combine(
         fingerprint.hdfs_digest([folder], s),
-        fingerprint.code_digest(sys.modules[__name__], contract_module),
+        fingerprint.code_digest(sys.modules[__name__], contract_module, textvalues),
         report.table,
         report.quarantine_table,
     )
