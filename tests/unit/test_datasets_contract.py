@@ -276,3 +276,29 @@ def test_spark_rules_reject_the_same_rows_as_pandas(spark):
     for position, (rule, (message, _)) in enumerate(zip(row_rules("sales"), rules, strict=True), start=1):
         assert rule.message == message
         assert [row[position] for row in collected] == rule.violated_in(pandas_frame).tolist(), message
+
+
+def test_one_date_format_per_file_is_decided_from_all_its_dates():
+    from retailstream.datasets.textvalues import (
+        DAY_FIRST,
+        ISO,
+        MONTH_FIRST,
+        DateEvidence,
+        MixedDateFormats,
+        decide_date_format,
+    )
+
+    assert decide_date_format(DateEvidence()) is None
+    assert decide_date_format(DateEvidence(iso="a")) is ISO
+    assert decide_date_format(DateEvidence(slash="a", day_first="b", month_first_fridays=9)) is DAY_FIRST
+    assert decide_date_format(DateEvidence(slash="a", month_first="b", day_first_fridays=9)) is MONTH_FIRST
+    assert (
+        decide_date_format(DateEvidence(slash="a", day_first_fridays=1, month_first_fridays=2)) is MONTH_FIRST
+    )
+    assert (
+        decide_date_format(DateEvidence(slash="a", day_first_fridays=2, month_first_fridays=2)) is DAY_FIRST
+    )
+    with pytest.raises(MixedDateFormats, match="mixed date formats: A is yyyy-mm-dd, B is dd/mm/yyyy"):
+        decide_date_format(DateEvidence(iso="A", slash="B"))
+    with pytest.raises(MixedDateFormats, match="C can only be dd/mm/yyyy, D only mm/dd/yyyy"):
+        decide_date_format(DateEvidence(slash="B", day_first="C", month_first="D"))

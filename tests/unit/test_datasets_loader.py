@@ -106,13 +106,61 @@ def test_every_real_variant_gives_the_canonical_frame(tmp_path, kind, file_name,
     pandera_schema(kind).validate(frame)
 
 
-def test_bytes_gzip_and_mixed_date_formats_give_the_same_frame():
-    iso = render("sales").decode().splitlines()
-    day_first = render("sales", dates="dmy").decode().splitlines()
-    mixed = "\n".join([iso[0], iso[1], day_first[2], iso[3], day_first[4], iso[5]]).encode()
+def test_bytes_and_gzip_give_the_same_frame():
     expected = expected_frame("sales")
-    pd.testing.assert_frame_equal(load(mixed, name="s3://retail-raw/sales/x.csv"), expected)
+    pd.testing.assert_frame_equal(load(render("sales"), name="s3://retail-raw/sales/x.csv"), expected)
     pd.testing.assert_frame_equal(load(gzip.compress(render("sales")), name="sales.csv.gz"), expected)
+
+
+def _sales_dates(*dates: str) -> bytes:
+    return "\n".join(
+        [SALES_HEADER, *(f"1,{dept},{day},10,FALSE" for dept, day in enumerate(dates, 1))]
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("dates", "read_as"),
+    [
+        # A US file: 03/19/2010 proves month-first, so 03/12/2010 is 12 March although 3 December 2010 is
+        # a Friday too (read value by value, it was 3 December, and 03/19/2010 was not a date).
+        (("03/12/2010", "03/19/2010"), ["2010-03-12", "2010-03-19"]),
+        (("19/03/2010", "03/12/2010"), ["2010-03-19", "2010-12-03"]),  # proven day-first
+        (("02/05/2010",), ["2010-02-05"]),  # unproven: only month-first gives a Friday
+        (("05/02/2010",), ["2010-02-05"]),  # unproven: only day-first gives a Friday
+        (("03/12/2010",), ["2010-12-03"]),  # both readings are Fridays: day-first, as the Kaggle files
+        (("5/2/2010", "2010-02-05x"), ["2010-02-05", None]),  # the second is no date at all
+    ],
+)
+def test_the_date_format_is_decided_once_per_file(dates, read_as):
+    valid, rejected = load_lenient(_sales_dates(*dates), name="sales_2010.csv")
+    by_dept = dict(zip(valid["dept"], valid["week_date"].dt.strftime("%Y-%m-%d"), strict=True))
+    assert [by_dept.get(dept) for dept in range(1, len(dates) + 1)] == read_as
+    assert list(rejected["reason"]) == [
+        f"not a date (dd/mm/yyyy), got '{date}'"
+        for date, day in zip(dates, read_as, strict=True)
+        if day is None
+    ]
+
+
+@pytest.mark.parametrize(
+    ("dates", "reason"),
+    [
+        (
+            ("2010-02-05", "2010-02-12", "19/02/2010"),
+            "mixed date formats: line 2 ('2010-02-05') is yyyy-mm-dd, line 4 ('19/02/2010') is dd/mm/yyyy or "
+            "mm/dd/yyyy",
+        ),
+        (
+            ("05/02/2010", "19/02/2010", "02/26/2010"),
+            "mixed date formats: line 3 ('19/02/2010') can only be dd/mm/yyyy, line 4 ('02/26/2010') only "
+            "mm/dd/yyyy",
+        ),
+    ],
+)
+def test_a_file_mixing_date_formats_is_rejected_whole_naming_two_lines(dates, reason):
+    with pytest.raises(DataFileError) as raised:
+        load_lenient(_sales_dates(*dates), name="sales_2010.csv")
+    assert raised.value.reason == reason and raised.value.line is None
 
 
 def test_the_header_is_the_first_line_that_is_not_blank():
@@ -148,7 +196,8 @@ SALES_HEADER = "Store,Dept,Date,Weekly_Sales,IsHoliday"
         (f"{SALES_HEADER},Note\n1,1,2010-02-05,10,FALSE,x\n", 1, None, "unexpected column(s) Note"),
         ("Store,Dept,Date,Date,Weekly_Sales,IsHoliday\n", 1, None, "repeated column(s) week_date"),
         (f"{SALES_HEADER}\n1,1,2010-02-05,10,FALSE\n1,1,2010-02-30,10,FALSE\n", 3, "Date", "not a date"),
-        (f"{SALES_HEADER}\n1,1,02/13/2010,10,FALSE\n", 2, "Date", "not a date"),
+        (f"{SALES_HEADER}\n1,1,31/02/2010,10,FALSE\n", 2, "Date", "not a date (dd/mm/yyyy)"),
+        (f"{SALES_HEADER}\n1,1,02/13/2010,10,FALSE\n", 2, "Date", "must be a Friday, got '02/13/2010'"),
         (f"{SALES_HEADER}\n1,1,2010/02/05,10,FALSE\n", 2, "Date", "not a date"),
         (f"{SALES_HEADER}\n1,1,5-2-10,10,FALSE\n", 2, "Date", "not a date"),
         (f"{SALES_HEADER}\n1,1,2010-02-04,10,FALSE\n", 2, "Date", "must be a Friday, got '2010-02-04'"),
@@ -164,7 +213,7 @@ SALES_HEADER = "Store,Dept,Date,Weekly_Sales,IsHoliday"
         (f"{SALES_HEADER}\n1,1,2010-02-05,10\n", 2, None, "expected 5 fields, found 4"),
         (f'{SALES_HEADER}\n1,1,2010-02-05,"10,FALSE\n', 2, None, "malformed quoting"),
         (
-            f"{SALES_HEADER}\n1,1,2010-02-05,10,FALSE\n1,1,05/02/2010,11,FALSE\n",
+            f"{SALES_HEADER}\n1,1,2010-02-05,10,FALSE\n1,1, 2010-02-05,11,FALSE\n",
             3,
             "Store,Dept,Date",
             "duplicate key (store, dept, week_date) of line 2",

@@ -68,8 +68,8 @@ def test_json_lines_keep_their_own_line_numbers():
         '{"Store": 1, "Dept": 1, "Date": "2010-02-05", "Weekly_Sales": 1.5, "IsHoliday": false}',
         "",
         "{not json",
-        '{"Store": 1, "Dept": 2, "Date": "12/02/2010", "Weekly_Sales": "x", "IsHoliday": true}',
-        '{"Store": 1, "Dept": 3, "Date": "12/02/2010", "Weekly_Sales": 2, "IsHoliday": null}',
+        '{"Store": 1, "Dept": 2, "Date": "2010-02-12", "Weekly_Sales": "x", "IsHoliday": true}',
+        '{"Store": 1, "Dept": 3, "Date": "2010-02-12", "Weekly_Sales": 2, "IsHoliday": null}',
     ]
     parsed = parse_object("\n".join(lines).encode(), "sales", "k")
     assert parsed.format == "jsonl" and len(parsed.valid) == 1

@@ -3,16 +3,17 @@
 Accepted input: a path or the raw bytes of an object (optionally gzip-compressed, inflated up to
 ``max_inflated_mb``), UTF-8 with or without
 a BOM, LF / CRLF / CR-only line ends, the Kaggle headers or the canonical snake_case names in any
-order, values as ``datasets.textvalues`` spells them (ASCII numbers; dates as yyyy-mm-dd or dd/mm/yyyy,
-decided per value; ``NA`` or empty for missing values; TRUE/FALSE in any case). Blank lines are not
-rows; the header is the first line that is not blank.
+order, values as ``datasets.textvalues`` spells them (ASCII numbers; dates in one format per file,
+yyyy-mm-dd, dd/mm/yyyy or mm/dd/yyyy; ``NA`` or empty for missing values; TRUE/FALSE in any case).
+Blank lines are not rows; the header is the first line that is not blank.
 
 ``load`` is strict: the first bad row raises ``DataFileError`` naming file, line, column and reason.
 ``load_lenient`` returns ``(valid, rejected)``: every data line lands in exactly one of them, and a
 rejected row keeps its source, line number, column, reason and raw text, ready for quarantine.
 Problems of the whole file (empty, header only, wrong delimiter, missing or extra columns, unknown
-dataset kind, not UTF-8, corrupt gzip data or more than ``max_inflated_mb`` of it) raise
-``DataFileError`` in both modes: a file that cannot be parsed never raises anything else.
+dataset kind, not UTF-8, dates in more than one format, corrupt gzip data or more than
+``max_inflated_mb`` of it) raise ``DataFileError`` in both modes: a file that cannot be parsed never
+raises anything else.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ import gc
 import os
 import re
 import zlib
+from collections import Counter
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
@@ -61,8 +64,8 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _FOREIGN_DELIMITERS = {";": "';'", "\t": "a tab", "|": "'|'"}
 _INTEGER = re.compile(textvalues.INTEGER)
 _NUMBER = re.compile(textvalues.NUMBER)
-_ISO_DATE = re.compile(textvalues.ISO_DATE)
-_DAY_FIRST_DATE = re.compile(textvalues.DAY_FIRST_DATE)
+_ISO_DATE = re.compile(textvalues.ISO.pattern)
+_SLASH_DATE = re.compile(textvalues.SLASH_DATE)
 
 
 class DataFileError(ValueError):
@@ -416,14 +419,18 @@ class _FileParser:
     ) -> dict[str, np.ndarray]:
         """The typed columns (in contract order), recording parse failures and broken rules."""
         dataset = contract(self.kind)
+        date_format = self._date_format(text, line_numbers)
         typed: dict[str, np.ndarray] = {}
         unparsable: dict[str, np.ndarray] = {}
         for spec in dataset.columns:
-            typed[spec.name], unparsable[spec.name] = _parse(spec, text[spec.name])
+            typed[spec.name], unparsable[spec.name] = _parse(spec, text[spec.name], date_format)
         rules = row_rules(self.kind)
         for spec in dataset.columns:
             values, column = text[spec.name], self.header_of[spec.name]
-            problems.record(unparsable[spec.name], column, textvalues.PARSE_FAILURES[spec.type], values)
+            failure = textvalues.PARSE_FAILURES[spec.type]
+            if spec.type == "date":
+                failure %= date_format.name if date_format else textvalues.ANY_DATE_FORMAT
+            problems.record(unparsable[spec.name], column, failure, values)
             for rule in (rule for rule in rules if rule.column == spec.name):
                 problems.record(
                     rule.violated_in(typed), column, rule.reason, None if rule.check == "not_null" else values
@@ -453,6 +460,17 @@ class _FileParser:
             "{reason} {value}",
         )
         return typed
+
+    def _date_format(
+        self, text: dict[str, list[str]], line_numbers: list[int]
+    ) -> textvalues.DateFormat | None:
+        """The file's one date format (``textvalues.decide_date_format``); mixed formats reject the file."""
+        names = [spec.name for spec in contract(self.kind).columns if spec.type == "date"]
+        values = [value for name in names for value in text[name]]
+        try:
+            return textvalues.decide_date_format(_date_evidence(values, line_numbers * len(names)))
+        except textvalues.MixedDateFormats as error:
+            raise DataFileError(self.label, str(error)) from None
 
 
 class _RowProblems:
@@ -503,13 +521,41 @@ def _number(text: str) -> float:
     return float(text)
 
 
-def _week_date(text: str) -> np.datetime64:
+def _date_evidence(values: list[str], lines: list[int]) -> textvalues.DateEvidence:
+    """What a file's date values show; each example is the first of its kind, named by its line."""
+    found: dict[str, str] = {}
+    fridays = {textvalues.DAY_FIRST: 0, textvalues.MONTH_FIRST: 0}
+    for text, count in Counter(values).items():  # in the order the values first appear
+        if _ISO_DATE.fullmatch(text):
+            found.setdefault("iso", text)
+        elif fields := _SLASH_DATE.fullmatch(text):
+            found.setdefault("slash", text)
+            if int(fields[1]) > 12:
+                found.setdefault("day_first", text)
+            if int(fields[2]) > 12:
+                found.setdefault("month_first", text)
+            for date_format in fridays:
+                if _is_friday(text, date_format):
+                    fridays[date_format] += count
+    return textvalues.DateEvidence(
+        **{kind: f"line {lines[values.index(text)]} ('{text}')" for kind, text in found.items()},
+        day_first_fridays=fridays[textvalues.DAY_FIRST],
+        month_first_fridays=fridays[textvalues.MONTH_FIRST],
+    )
+
+
+def _is_friday(text: str, date_format: textvalues.DateFormat) -> bool:
+    try:
+        return datetime.strptime(text, date_format.strptime).weekday() == 4
+    except ValueError:  # no date in this reading (a month over 12)
+        return False
+
+
+def _week_date(date_format: textvalues.DateFormat | None, text: str) -> np.datetime64:
+    if date_format is None or not re.fullmatch(date_format.pattern, text):
+        raise ValueError(text)
     # Days, not nanoseconds: year 9999 must reach the date rules, not wrap around (ns end in 2262).
-    if _ISO_DATE.fullmatch(text):
-        return np.datetime64(datetime.strptime(text, "%Y-%m-%d").date(), "D")
-    if _DAY_FIRST_DATE.fullmatch(text):
-        return np.datetime64(datetime.strptime(text, "%d/%m/%Y").date(), "D")
-    raise ValueError(text)
+    return np.datetime64(datetime.strptime(text, date_format.strptime).date(), "D")
 
 
 def _flag(text: str) -> bool:
@@ -526,9 +572,13 @@ _PARSERS = {
 }
 
 
-def _parse(spec: ColumnSpec, values: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def _parse(
+    spec: ColumnSpec, values: list[str], date_format: textvalues.DateFormat | None
+) -> tuple[np.ndarray, np.ndarray]:
     """The column in its type (missing and unparsable values as the missing value) and the unparsable mask."""
     parse, dtype, missing = _PARSERS[spec.type]
+    if spec.type == "date":
+        parse = partial(parse, date_format)
     # Columns repeat few distinct values (stores, weeks, flags): parse each distinct text once.
     known: dict[str, tuple[object, bool]] = {token: (missing, False) for token in ("", textvalues.MISSING)}
     parsed, unparsable = [], []
