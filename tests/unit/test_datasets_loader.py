@@ -401,3 +401,17 @@ def test_values_are_trimmed_of_spaces_and_tabs_only():
     valid, rejected = load_lenient(content.encode(), name="sales_2010-02.csv")
     assert valid[["dept", "weekly_sales"]].values.tolist() == [[1, 12.5]]
     assert rejected["reason"].tolist() == ["not a number, got '\u00a012.50'"]
+
+
+def test_a_huge_value_is_cut_short_in_the_reason_and_kept_whole_in_raw():
+    line = f"1,1,2010-02-05,{'9' * 100_000}x,FALSE"
+    _, rejected = load_lenient(f"{SALES_HEADER}\n{line}\n".encode(), name="s.csv")
+    [reason] = rejected["reason"]
+    assert reason.startswith("not a number, got '9999") and len(reason) < 200
+    assert rejected["raw"].tolist() == [line]
+    with pytest.raises(DataFileError) as raised:
+        load_lenient(f"{SALES_HEADER},{'x' * 100_000}\n1,1,2010-02-05,1,FALSE,1\n".encode(), name="s.csv")
+    assert (
+        raised.value.reason.startswith("sales file: unexpected column(s) xxx")
+        and len(raised.value.reason) < 200
+    )

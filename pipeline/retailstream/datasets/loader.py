@@ -61,6 +61,9 @@ _FILE_NAME_PATTERNS = (
 # The default of Settings.max_inflated_mb (a test keeps them equal): the loader needs no Settings.
 MAX_INFLATED_MB = 1024
 _GZIP_MAGIC = b"\x1f\x8b"
+# A value quoted in a reason is cut after this many characters: a 100 KB field must not become the reason
+# (the whole line stays in the reject's raw text).
+_SHOWN = 60
 _FOREIGN_DELIMITERS = {";": "';'", "\t": "a tab", "|": "'|'"}
 _INTEGER = re.compile(textvalues.INTEGER)
 _NUMBER = re.compile(textvalues.NUMBER)
@@ -325,7 +328,7 @@ def _resolve_kind(label: str, kind: str | None, header: list[str], at: int) -> s
         return candidates[0]
     raise DataFileError(
         label,
-        f"unknown dataset kind: header {','.join(header)!r} matches none of {', '.join(KINDS)}",
+        f"unknown dataset kind: header {_shown(','.join(header))!r} matches none of {', '.join(KINDS)}",
         at,
     )
 
@@ -338,7 +341,7 @@ def _header_specs(label: str, kind: str, header: list[str], at: int | None) -> l
     missing = [spec.header for spec in contract(kind).columns if spec.name not in names]
     if missing:
         problems.append(f"missing column(s) {', '.join(missing)}")
-    extra = [field for field, spec in zip(header, specs, strict=True) if spec is None]
+    extra = [_shown(field) for field, spec in zip(header, specs, strict=True) if spec is None]
     if extra:
         problems.append(f"unexpected column(s) {', '.join(extra)}")
     repeated = sorted({name for name in names if names.count(name) > 1})
@@ -492,10 +495,14 @@ class _RowProblems:
         fresh = np.flatnonzero(broken & ~self.found)
         for position in fresh.tolist():
             self.reasons[position] = (
-                reason if values is None else template.format(reason=reason, value=values[position])
+                reason if values is None else template.format(reason=reason, value=_shown(values[position]))
             )
             self.columns[position] = column
         self.found[fresh] = True
+
+
+def _shown(value: str) -> str:
+    return value if len(value) <= _SHOWN else f"{value[:_SHOWN]}…"
 
 
 def _split_row(line: str) -> list[str] | str:
