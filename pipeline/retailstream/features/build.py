@@ -204,6 +204,7 @@ def classify(raw: DataFrame) -> DataFrame:
     # parsed here into the type the contract's Spark schema declares.
     schema = spark_schema(KIND, all_nullable=True)
     texts = {spec.name: _missing_as_null(F.col(spec.header)) for spec in dataset.columns}
+    # The date format is decided per file, from its one date column (the unpacking fails if there were more).
     (date_spec,) = (spec for spec in dataset.columns if spec.type == "date")
     raw = raw.join(F.broadcast(_file_date_formats(raw, texts[date_spec.name])), "source_file", "left")
     typed = {
