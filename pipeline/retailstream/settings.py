@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     # in the compose stack servers bind 0.0.0.0 inside their containers while clients name the service.
     bind_host: str = "127.0.0.1"
 
+    # --- input files --------------------------------------------------------------------------------
+    # What one gzip-compressed input (or a Parquet file's pages) may inflate to; beyond it the file is
+    # rejected whole, so a gzip bomb cannot exhaust memory. The real train.csv is 13 MB.
+    max_inflated_mb: int = 1024
+
     # --- AWS (moto server in the lab; unset the endpoint to talk to real AWS) ---------------------
     aws_endpoint_url: str | None = "http://127.0.0.1:5000"
     aws_region: str = "us-east-1"

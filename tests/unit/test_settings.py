@@ -75,3 +75,9 @@ def test_the_lab_endpoint_follows_the_moto_port(monkeypatch):
     assert Settings().aws_endpoint_url == "http://127.0.0.1:25000"
     monkeypatch.setenv("RETAILSTREAM_AWS_ENDPOINT_URL", "http://moto:5000")
     assert Settings().aws_endpoint_url == "http://moto:5000"
+
+
+def test_the_loader_default_gzip_cap_is_the_settings_default():
+    from retailstream.datasets.loader import MAX_INFLATED_MB
+
+    assert Settings.model_fields["max_inflated_mb"].default == MAX_INFLATED_MB

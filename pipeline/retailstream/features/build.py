@@ -1,17 +1,19 @@
 """The PySpark feature job: raw feature CSVs in HDFS → Hive ``retail.features`` (Parquet, by year).
 
-Everything runs as Spark SQL functions over the whole input (no Python UDFs; only counts reach the
-driver):
+Everything runs as Spark SQL functions over the whole input (no Python UDFs; only counts, and a few
+values per file for the date format, reach the driver):
 
 1. read every ``*.csv`` of the raw area as text, columns named by the contract's headers (a typed read
    would turn an unparsable value into a NULL without a reason). A file whose header differs from the
    contract's fails the job (a file-level problem); a row with the wrong number of fields is kept whole
    for quarantine;
-2. type each column into ``contract.spark_schema(kind, all_nullable=True)``: ``NA`` or empty → NULL;
-   integers by the loader's pattern, numbers must be finite, dates ``yyyy-mm-dd`` or ``dd/mm/yyyy``
-   (decided per value), booleans TRUE/FALSE in any case;
-3. a row's rejection reason is the first of: wrong field count, an unparsable value, the first broken
-   contract rule (``contract.spark_rejection_reason`` — the contract is the only source of rules);
+2. type each column into ``contract.spark_schema(kind, all_nullable=True)`` by the pandas loader's rules
+   (``datasets.textvalues``): ``NA`` or empty → NULL; ASCII integers and numbers by its patterns, dates
+   in the one format of their file (``textvalues.decide_date_format`` on the file's date counts),
+   booleans TRUE/FALSE in any case;
+3. a row's rejection reason is the first of: its file mixes date formats (every row of it is
+   quarantined), wrong field count, an unparsable value, the first broken contract rule
+   (``contract.spark_rejection_reason`` — the contract is the only source of rules);
 4. valid rows are deduplicated on the key (store, week_date): the row of the newest file (greatest
    name, e.g. a ``_v2`` resubmission) wins, ties broken by the row's values so every run keeps the same
    row; the others are kept in quarantine as duplicates, so nothing is lost;
@@ -30,7 +32,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from retailstream import clients
+from retailstream.datasets import textvalues
 from retailstream.datasets.contract import ColumnSpec, contract, spark_rejection_reason, spark_schema
+from retailstream.datasets.textvalues import ANY_DATE_FORMAT, PARSE_FAILURES, anchored
 from retailstream.features.upload import features_hdfs_dir
 from retailstream.monitoring.metrics import stage_run
 from retailstream.settings import Settings, get_settings
@@ -54,17 +58,9 @@ FINGERPRINT = "retailstream.fingerprint"
 FINGERPRINT_COUNTS = "retailstream.fingerprint.counts"
 PARTITION = "year"
 LOADED, QUARANTINED, DUPLICATE = "loaded", "quarantined", "duplicate"
-# Same wording as the loader's parse failures (retailstream.datasets.loader).
-PARSE_FAILURES = {
-    "int": "not an integer",
-    "float": "not a number",
-    "date": "not a date (yyyy-mm-dd or dd/mm/yyyy)",
-    "bool": "not TRUE or FALSE",
-}
-_INTEGER = r"^[+-]?\d{1,9}$"
-_ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
-_DAY_FIRST_DATE = r"^\d{1,2}/\d{1,2}/\d{4}$"
 _CORRUPT = "_corrupt_record"
+# Per source file: its date format's name, or why the whole file is quarantined.
+_DATE_FORMAT, _FILE_REASON = "_date_format", "_file_reason"
 
 
 @dataclass
@@ -97,8 +93,8 @@ QUARANTINE_COLUMNS = [
 def _missing_as_null(column: Column) -> Column:
     from pyspark.sql import functions as F
 
-    text = F.trim(column)
-    return F.when(text.isNull() | (text == "") | (F.upper(text) == "NA"), None).otherwise(text)
+    text = F.trim(column, F.lit(textvalues.PADDING))
+    return F.when(text.isNull() | (text == "") | (F.upper(text) == textvalues.MISSING), None).otherwise(text)
 
 
 def _typed(spec: ColumnSpec, text: Column) -> Column:
@@ -106,18 +102,73 @@ def _typed(spec: ColumnSpec, text: Column) -> Column:
     from pyspark.sql import functions as F
 
     if spec.type == "int":
-        return F.when(text.rlike(_INTEGER), text.cast("int"))
+        return F.when(text.rlike(anchored(textvalues.INTEGER)), text.cast("int"))
     if spec.type == "float":
-        number = text.try_cast("double")
-        return F.when(~F.isnan(number) & (F.abs(number) != F.lit(float("inf"))), number)
+        # Infinity from an overflow (1e999) stays: the contract's bounds reject it, as in pandas.
+        return F.when(text.rlike(anchored(textvalues.NUMBER)), text.try_cast("double"))
     if spec.type == "date":
+        date_format = F.col(_DATE_FORMAT)  # the file's, never decided value by value
         return F.coalesce(
-            F.when(text.rlike(_ISO_DATE), F.try_to_date(text, "yyyy-MM-dd")),
-            F.when(text.rlike(_DAY_FIRST_DATE), F.try_to_date(text, "d/M/yyyy")),
+            *(
+                F.when(
+                    (date_format == known.name) & text.rlike(anchored(known.pattern)),
+                    F.try_to_date(text, known.spark),
+                )
+                for known in textvalues.DATE_FORMATS
+            )
         )
     if spec.type == "bool":
-        return F.when(F.upper(text) == "TRUE", F.lit(True)).when(F.upper(text) == "FALSE", F.lit(False))
+        flags = [
+            F.when(F.upper(text) == spelled, F.lit(value)) for spelled, value in textvalues.FLAGS.items()
+        ]
+        return F.coalesce(*flags)
     return text
+
+
+def _parse_failure(spec: ColumnSpec) -> Column:
+    from pyspark.sql import functions as F
+
+    if spec.type == "date":
+        expected = F.coalesce(F.col(_DATE_FORMAT), F.lit(ANY_DATE_FORMAT))
+        return F.format_string(PARSE_FAILURES["date"], expected)
+    return F.lit(PARSE_FAILURES[spec.type])
+
+
+def _file_date_formats(raw: DataFrame, text: Column) -> DataFrame:
+    """Per source file, the date format ``textvalues.decide_date_format`` picks from all of its dates
+    (``text``; NULL when none looks like a date), or the reason a file mixing formats is quarantined."""
+    from pyspark.sql import functions as F
+
+    split = F.col(_CORRUPT).isNull()  # a row of the wrong width has no date column to trust
+    slash = split & text.rlike(anchored(textvalues.SLASH_DATE))
+    first, second = (F.regexp_extract(text, textvalues.SLASH_DATE, group).try_cast("int") for group in (1, 2))
+
+    def example(condition: Column) -> Column:
+        return F.min(F.when(condition, F.concat(F.lit("'"), text, F.lit("'"))))
+
+    def fridays(reading: textvalues.DateFormat) -> Column:
+        return F.count(F.when(slash & (F.dayofweek(F.try_to_date(text, reading.spark)) == 6), True))
+
+    evidence = raw.groupBy("source_file").agg(
+        example(split & text.rlike(anchored(textvalues.ISO.pattern))).alias("iso"),
+        example(slash).alias("slash"),
+        example(slash & (first > 12)).alias("day_first"),
+        example(slash & (second > 12)).alias("month_first"),
+        fridays(textvalues.DAY_FIRST).alias("day_first_fridays"),
+        fridays(textvalues.MONTH_FIRST).alias("month_first_fridays"),
+    )
+    decided = []
+    for row in evidence.collect():
+        facts = row.asDict()
+        source_file = facts.pop("source_file")
+        try:
+            date_format = textvalues.decide_date_format(textvalues.DateEvidence(**facts))
+        except textvalues.MixedDateFormats as error:
+            decided.append((source_file, None, str(error)))
+        else:
+            decided.append((source_file, date_format.name if date_format else None, None))
+    schema = f"source_file string, {_DATE_FORMAT} string, {_FILE_REASON} string"
+    return raw.sparkSession.createDataFrame(decided, schema)
 
 
 def read_raw(spark: SparkSession, path: str) -> DataFrame:
@@ -153,6 +204,9 @@ def classify(raw: DataFrame) -> DataFrame:
     # parsed here into the type the contract's Spark schema declares.
     schema = spark_schema(KIND, all_nullable=True)
     texts = {spec.name: _missing_as_null(F.col(spec.header)) for spec in dataset.columns}
+    # The date format is decided per file, from its one date column (the unpacking fails if there were more).
+    (date_spec,) = (spec for spec in dataset.columns if spec.type == "date")
+    raw = raw.join(F.broadcast(_file_date_formats(raw, texts[date_spec.name])), "source_file", "left")
     typed = {
         spec.name: _typed(spec, texts[spec.name]).cast(schema[spec.name].dataType) for spec in dataset.columns
     }
@@ -160,10 +214,12 @@ def classify(raw: DataFrame) -> DataFrame:
     parse_reasons = [
         F.when(
             texts[spec.name].isNotNull() & typed[spec.name].isNull(),
-            F.concat(F.lit(f"{spec.name} {PARSE_FAILURES[spec.type]}, got '"), texts[spec.name], F.lit("'")),
+            F.concat(
+                F.lit(f"{spec.name} "), _parse_failure(spec), F.lit(", got '"), texts[spec.name], F.lit("'")
+            ),
         )
         for spec in dataset.columns
-        if spec.type in PARSE_FAILURES
+        if spec.type != "string"
     ]
     parsed = raw.select(
         *(typed[spec.name].alias(spec.name) for spec in dataset.columns),
@@ -173,6 +229,7 @@ def classify(raw: DataFrame) -> DataFrame:
             F.concat_ws(",", *(F.coalesce(F.col(header), F.lit("")) for header in dataset.headers)),
         ).alias("raw"),
         F.coalesce(
+            F.col(_FILE_REASON),
             F.when(
                 F.col(_CORRUPT).isNotNull(),
                 F.concat(F.lit(f"expected {width} fields, found "), field_count.cast("string")),
@@ -240,7 +297,7 @@ def build_features_table(
     report = FeaturesReport(qualified(database, table), qualified(database, quarantine_table))
     digest = fingerprint.combine(
         fingerprint.hdfs_digest([folder], s),
-        fingerprint.code_digest(sys.modules[__name__], contract_module),
+        fingerprint.code_digest(sys.modules[__name__], contract_module, textvalues),
         report.table,
         report.quarantine_table,
     )

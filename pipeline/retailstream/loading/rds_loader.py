@@ -134,7 +134,7 @@ def load_object(bucket: str, key: str, *, conn, s3, settings: Settings | None = 
                 cur.execute("SELECT store FROM stores")
                 known = {store for (store,) in cur.fetchall()}
             try:
-                parsed = parse_object(data, dataset, key, known_stores=known)
+                parsed = parse_object(data, dataset, key, known, s.max_inflated_mb)
             except DataFileError as error:
                 _quarantine(cur, dataset, key, [RejectedRow(0, error.reason, "")])
                 conn.commit()

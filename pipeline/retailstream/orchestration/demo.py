@@ -264,7 +264,7 @@ def run_demo(settings: Settings | None = None, console: Console | None = None, t
         # Logs and CI are not terminals: keep the summary tables readable there too.
         console = probe if probe.is_terminal else Console(width=150)
     console.rule("RetailStream demo")
-    outcome = prepare(s.datasets_dir, GenerationRequest(**DEMO_DATA))
+    outcome = prepare(s.datasets_dir, GenerationRequest(**DEMO_DATA), max_inflated_mb=s.max_inflated_mb)
     rows = ", ".join(f"{k} {v:,}" for k, v in outcome.manifest["rows"].items())
     console.print(f"data: {outcome.action} ({outcome.manifest['source']}): {rows}")
     for note in outcome.notes:
