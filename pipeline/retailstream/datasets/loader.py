@@ -129,17 +129,32 @@ def load_lenient(
     """
     label, text = _read_text(source, name, max_inflated_mb)
     with _cycle_collector_paused():
-        numbered = _non_blank_lines(text)
-        if not numbered:
-            raise DataFileError(label, "empty file")
-        at, line = numbered[0]
-        header = _split_header(label, line, at)
-        kind = _resolve_kind(label, kind, header, at)
-        specs = _header_specs(label, kind, header, at)
-        if len(numbered) == 1:
-            raise DataFileError(label, "header only, no data rows")
+        numbered, header, kind, specs = _file_layout(label, text, kind)
         rows = [(number, _split_row(line), line) for number, line in numbered[1:]]
         return _FileParser(label, kind, header, specs, known_stores).run(rows)
+
+
+def check_file(
+    source: Source, kind: str, *, name: str | None = None, max_inflated_mb: float = MAX_INFLATED_MB
+) -> None:
+    """Only the checks of the whole file (readable text, a header of ``kind``, rows): ``DataFileError``
+    for a file that no row-by-row reader could take; for engines that read the rows themselves."""
+    label, text = _read_text(source, name, max_inflated_mb)
+    _file_layout(label, text, kind)
+
+
+def _file_layout(label: str, text: str, kind: str | None):
+    """The numbered non-blank lines, the header, the dataset kind and the header's columns."""
+    numbered = _non_blank_lines(text)
+    if not numbered:
+        raise DataFileError(label, "empty file")
+    at, line = numbered[0]
+    header = _split_header(label, line, at)
+    kind = _resolve_kind(label, kind, header, at)
+    specs = _header_specs(label, kind, header, at)
+    if len(numbered) == 1:
+        raise DataFileError(label, "header only, no data rows")
+    return numbered, header, kind, specs
 
 
 def check_rows(

@@ -171,8 +171,41 @@ def _file_date_formats(raw: DataFrame, text: Column) -> DataFrame:
     return raw.sparkSession.createDataFrame(decided, schema)
 
 
-def read_raw(spark: SparkSession, path: str) -> DataFrame:
-    """Every ``*.csv`` under ``path`` as text columns named by the contract headers, plus the file."""
+@dataclass(frozen=True)
+class RejectedFile:
+    path: str
+    rows: int  # the data rows it held (a lower bound when it could not be read to the end)
+    reason: str
+
+
+def screen_files(s: Settings, folder: str) -> tuple[list[str], list[RejectedFile]]:
+    """The feature files Spark can read row by row, and those rejected as a whole (not UTF-8 text, empty,
+    another dataset's or a broken header…, as the loader decides): one bad file is quarantined with its
+    reason instead of failing the job for every file. Feature files are small: each is read once here."""
+    from retailstream.datasets.loader import DataFileError, check_file, count_data_rows
+
+    client = clients.hdfs_client(s)
+    readable, rejected = [], []
+    for name in sorted(n for n in client.list(folder) if n.endswith(".csv") and not n.startswith(("_", "."))):
+        path = posixpath.join(folder, name)
+        with client.read(path) as reader:
+            data = reader.read()
+        try:
+            check_file(data, KIND, name=name, max_inflated_mb=s.max_inflated_mb)
+        except DataFileError as error:
+            rows, exact = count_data_rows(data, s.max_inflated_mb)
+            held = f"{rows} rows" if exact else f"at least {rows} rows"
+            rejected.append(
+                RejectedFile(f"{s.hdfs_url}{path}", rows, f"file rejected ({held}): {error.reason}")
+            )
+            log.warning("features.file_rejected path=%s reason=%s", path, error.reason)
+        else:
+            readable.append(f"{s.hdfs_url}{path}")
+    return readable, rejected
+
+
+def read_raw(spark: SparkSession, paths: list[str]) -> DataFrame:
+    """The CSV files ``paths`` as text columns named by the contract headers, plus the file."""
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
@@ -181,14 +214,15 @@ def read_raw(spark: SparkSession, path: str) -> DataFrame:
         [T.StructField(header, T.StringType()) for header in dataset.headers]
         + [T.StructField(_CORRUPT, T.StringType())]
     )
+    if not paths:
+        return spark.createDataFrame([], schema.add("source_file", T.StringType()))
     return (
         spark.read.schema(schema)
         .option("header", True)
         .option("enforceSchema", False)  # a file with other headers fails instead of loading shifted
         .option("mode", "PERMISSIVE")
         .option("columnNameOfCorruptRecord", _CORRUPT)
-        .option("pathGlobFilter", "*.csv")
-        .csv(path)
+        .csv(paths)
         .withColumn("source_file", F.col("_metadata.file_path"))
     )
 
@@ -325,7 +359,6 @@ def build_features_table(
         from retailstream.spark import get_spark
 
         spark = get_spark("retailstream-features")
-    path = f"{s.hdfs_url}{folder}"
     with stage_run("features_hive", s) as run:
         ensure_database(spark, database, s)
         spark.sql(
@@ -339,7 +372,9 @@ def build_features_table(
         )
         spark.sql(create_table_sql(database, quarantine_table, QUARANTINE_COLUMNS))
 
-        outcome = classify(read_raw(spark, posixpath.join(path, ""))).persist()
+        readable, rejected = screen_files(s, folder)
+        report.rows_in = report.rows_quarantined = sum(file.rows for file in rejected)
+        outcome = classify(read_raw(spark, readable)).persist()
         try:
             for row in outcome.groupBy("status", PARTITION).count().collect():
                 report.rows_in += row["count"]
@@ -361,10 +396,15 @@ def build_features_table(
             )
             stale = partition_values(spark, database, table) - {str(year) for year in report.rows_by_year}
             drop_partitions(spark, database, table, PARTITION, stale)
+            whole_files = spark.createDataFrame(
+                [(file.path, None, file.reason, QUARANTINED) for file in rejected],
+                ", ".join(f"{column.name} string" for column in QUARANTINE_COLUMNS),
+            )
             (
                 outcome.where(F.col("status") != LOADED)
-                .coalesce(1)
                 .select(*(column.name for column in QUARANTINE_COLUMNS))
+                .unionByName(whole_files)
+                .coalesce(1)
                 .write.insertInto(report.quarantine_table, overwrite=True)
             )
         finally:
@@ -386,6 +426,7 @@ def build_features_table(
         run.rows_in, run.rows_out = report.rows_in, report.rows_out
         run.rows_quarantined, run.rows_duplicate = report.rows_quarantined, report.rows_duplicate
         run.details["years"] = sorted(report.rows_by_year)
+        run.details["files_rejected"] = [file.path for file in rejected]
     log.info(
         "features: %d rows in, %d loaded into %s, %d quarantined, %d duplicates",
         report.rows_in,
