@@ -257,10 +257,14 @@ def _merge(cur, dataset: str, key: str, parsed: ParsedObject, report: LoadReport
     if frame.empty:
         return
     cur.execute(f"DROP TEMPORARY TABLE IF EXISTS `stage_{dataset}`")
-    # The target's column types without its indexes and checks: the rows are validated already, and
-    # maintaining indexes on a table that is read once would only slow the load down.
+    # The target's column types without its other indexes and checks: the rows are validated already.
     staged = ", ".join(f"`{c}`" for c in [*spec.names, "source_key"])
-    cur.execute(f"CREATE TEMPORARY TABLE `stage_{dataset}` SELECT {staged} FROM `{dataset}` LIMIT 0")
+    key = ", ".join(f"`{c}`" for c in spec.key)
+    # Its primary key is the table's: the delete of the rows an object no longer holds joins on it.
+    cur.execute(
+        f"CREATE TEMPORARY TABLE `stage_{dataset}` (PRIMARY KEY ({key})) "
+        f"SELECT {staged} FROM `{dataset}` LIMIT 0"
+    )
     with tempfile.NamedTemporaryFile(suffix=".tsv") as tsv:
         _write_tsv(frame, dataset, tsv.name)
         columns = ", ".join(f"`{c}`" for c in spec.names)
