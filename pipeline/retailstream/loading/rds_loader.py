@@ -259,10 +259,10 @@ def _merge(cur, dataset: str, key: str, parsed: ParsedObject, report: LoadReport
     cur.execute(f"DROP TEMPORARY TABLE IF EXISTS `stage_{dataset}`")
     # The target's column types without its other indexes and checks: the rows are validated already.
     staged = ", ".join(f"`{c}`" for c in [*spec.names, "source_key"])
-    key = ", ".join(f"`{c}`" for c in spec.key)
+    primary = ", ".join(f"`{c}`" for c in spec.key)
     # Its primary key is the table's: the delete of the rows an object no longer holds joins on it.
     cur.execute(
-        f"CREATE TEMPORARY TABLE `stage_{dataset}` (PRIMARY KEY ({key})) "
+        f"CREATE TEMPORARY TABLE `stage_{dataset}` (PRIMARY KEY ({primary})) "
         f"SELECT {staged} FROM `{dataset}` LIMIT 0"
     )
     with tempfile.NamedTemporaryFile(suffix=".tsv") as tsv:
