@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
-import signal
 import time
 import uuid
 from datetime import UTC, datetime
@@ -328,7 +326,7 @@ def test_reporting_tables_and_report(clean):
     quarantine = json.loads((s.reports_dir / "latest" / "quarantine.json").read_text())
     defects = _defects(s)
     assert quarantine["summary"]["glue_job"] == len(defects["bad_rows"])
-    glue = {(r["source"].split("/", 1)[1], r["line"]) for r in quarantine["rows"] if r["stage"] == "glue_job"}
+    glue = {(r["source"], r["line"]) for r in quarantine["rows"] if r["stage"] == "glue_job"}
     assert glue == {(bad["file"], bad["line"]) for bad in defects["bad_rows"]}
     assert all(r["reason"] and r["source"] for r in quarantine["rows"])
 
@@ -368,7 +366,7 @@ def test_rds_outage_retries_notifies_and_recovers(clean, lab, settings, tmp_path
         while not curated_and_features_built():
             assert process.poll() is None and time.monotonic() < deadline, "the run ended before curating"
             time.sleep(1)
-        lab.supervisor.stop("mariadb")  # RDS goes away mid-run, before the Lambda loads
+        lab.stop("mariadb")  # RDS goes away mid-run, before the Lambda loads
         failed = finish_dag_test(process, airflow_home)
         assert failed["state"] == "failed"
         assert failed["tasks"]["load_rds"] == "failed"
@@ -424,12 +422,6 @@ def test_changing_the_dataset_gives_a_clean_runs_tables(clean, settings, tmp_pat
         namespace.destroy(switch)
 
 
-def _kill_and_hold(lab, service: str) -> None:
-    """SIGKILL the service's whole process group, and keep supervisord from restarting it."""
-    os.killpg(lab.supervisor.info(service)["pid"], signal.SIGKILL)
-    lab.supervisor.stop(service)
-
-
 def _wait_for(process, airflow_home: Path, task: str, condition, what: str, timeout: float = 600) -> None:
     deadline = time.monotonic() + timeout
     while not condition(task_states(airflow_home).get(task, (None, 0))):
@@ -460,7 +452,7 @@ def test_a_service_killed_mid_run_ends_as_a_clean_run(clean, lab, settings, tmp_
         process = start_dag_test(env, airflow_home, MONDAYS[0])
         for task, service in FAULTS[faults]:
             _wait_for(process, airflow_home, task, lambda st: st[0] == "running", "started")
-            _kill_and_hold(lab, service)
+            lab.kill(service)  # SIGKILL; it stays down until `lab.up()`
             _wait_for(process, airflow_home, task, lambda st: st[0] != "running", "failed")
             lab.up()
         outcome = finish_dag_test(process, airflow_home)

@@ -205,29 +205,35 @@ def read_findings(report_dir: Path) -> list[dict]:
 
 
 def links(settings: Settings, report: Path | None) -> Table:
+    """Every UI and endpoint as the host reaches it (a compose stack publishes them on other ports)."""
+    s = settings
+    hiveserver2 = s.public_url("hiveserver2", f"{s.hiveserver2_host}:{s.hiveserver2_port}")
+    rds = s.public_url("rds", f"{s.rds_host}:{s.rds_port}")
     table = Table(title="Where to look", show_header=False)
     rows = [
-        ("report", f"file://{report}" if report else "-"),
+        ("report", s.public_path(report) if report else "-"),
         (
             "Airflow",
-            f"{settings.airflow_url}/dags/{DAG_ID}  (user {settings.airflow_admin_user}, password in .env)",
+            f"{s.public_url('airflow', s.airflow_url)}/dags/{DAG_ID}  "
+            f"(user {s.airflow_admin_user}, password in .env)",
         ),
-        ("Prometheus", f"{settings.prometheus_url}/classic/alerts"),  # Debian's build serves the classic UI
+        # Debian's build serves the classic UI
+        ("Prometheus", f"{s.public_url('prometheus', s.prometheus_url)}/classic/alerts"),
         (
             "Alertmanager",
-            f"{settings.alertmanager_url}/api/v2/alerts  (no web UI in Debian's package; amtool)",
+            f"{s.public_url('alertmanager', s.alertmanager_url)}/api/v2/alerts  "
+            "(no web UI in Debian's package; amtool)",
         ),
-        ("Pushgateway", settings.pushgateway_url),
-        ("JupyterLab", f"{settings.jupyter_url}/lab  (token in .env: RETAILSTREAM_JUPYTER_TOKEN)"),
+        ("Pushgateway", s.public_url("pushgateway", s.pushgateway_url)),
         (
-            "HiveServer2",
-            f"jdbc:hive2://{settings.hiveserver2_host}:{settings.hiveserver2_port}/{settings.hive_database}",
+            "JupyterLab",
+            f"{s.public_url('jupyter', s.jupyter_url)}/lab  (token in .env: RETAILSTREAM_JUPYTER_TOKEN)",
         ),
-        (
-            "RDS",
-            f"mysql://{settings.rds_analyst_user}@{settings.rds_host}:{settings.rds_port}/{settings.rds_reports_database}",
-        ),
+        ("HiveServer2", f"jdbc:hive2://{hiveserver2}/{s.hive_database}"),
+        ("RDS", f"mysql://{s.rds_analyst_user}@{rds}/{s.rds_reports_database}"),
     ]
+    if "grafana" in s.published_urls:
+        rows.insert(3, ("Grafana", f"{s.published_urls['grafana']}/dashboards  (admin, password in .env)"))
     for name, where in rows:
         table.add_row(name, where)
     return table
@@ -280,7 +286,7 @@ def run_demo(settings: Settings | None = None, console: Console | None = None, t
     client.set_paused(DAG_ID, False)
     started_epoch, started = time.time(), time.monotonic()
     run_id = client.trigger(DAG_ID, run_id=f"demo__{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
-    console.print(f"triggered [bold]{run_id}[/bold] through {s.airflow_url}/api/v2")
+    console.print(f"triggered [bold]{run_id}[/bold] through {s.public_url('airflow', s.airflow_url)}/api/v2")
     with Live(_progress_table([], started), console=console, refresh_per_second=2) as live:
         state = client.follow(
             DAG_ID, run_id, on_update=lambda st: live.update(_progress_table(st, started)), timeout=timeout
@@ -297,7 +303,8 @@ def run_demo(settings: Settings | None = None, console: Console | None = None, t
     console.print(dashboards_status(s))
     if state != "success":
         failed = [t for t in client.task_states(DAG_ID, run_id) if t.state == "failed"]
+        airflow = s.public_url("airflow", s.airflow_url)
         for t in failed:
-            console.print(f"[red]{t.task_id} failed[/red] — log: {s.airflow_url}/dags/{DAG_ID}/runs/{run_id}")
+            console.print(f"[red]{t.task_id} failed[/red] — log: {airflow}/dags/{DAG_ID}/runs/{run_id}")
         return 1
     return 0
