@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import shutil
+import socket
 import subprocess
 
 import pytest
@@ -116,7 +117,12 @@ def test_a_page_that_does_not_show_its_text_fails_the_recording(settings, lab, t
             with pytest.raises(WalkthroughError, match="did not show 'NoSuchAlertRule'") as failure:
                 capture(page, scene, tmp_path)
             # a refused connection: the browser's message quotes the whole URL, token included
-            refused = Scene("refused", "Jupyter", "a caption", "http://127.0.0.1:9/lab?token=secret", "x")
+            with socket.socket() as sock:  # a port nothing listens on (Chromium refuses low "unsafe" ones)
+                sock.bind(("127.0.0.1", 0))
+                port = sock.getsockname()[1]
+            refused = Scene(
+                "refused", "Jupyter", "a caption", f"http://127.0.0.1:{port}/lab?token=secret", "x"
+            )
             with pytest.raises(WalkthroughError, match="ERR_CONNECTION_REFUSED") as refusal:
                 capture(page, refused, tmp_path)
             assert "secret" not in str(refusal.value)

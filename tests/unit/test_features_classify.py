@@ -28,7 +28,7 @@ def _both_engines(spark, tmp_path, files: dict[str, list[str]]) -> tuple[dict[st
         (tmp_path / name).write_text("\n".join([HEADER, *lines]) + "\n")
     spark_outcome = {
         row.raw: str(row.week_date) if row.status == LOADED else row.reason
-        for row in classify(read_raw(spark, [str(tmp_path)])).collect()
+        for row in classify(read_raw(spark, [tmp_path.as_uri()])).collect()
     }
     pandas_outcome = {}
     for name, lines in files.items():

@@ -204,6 +204,13 @@ def read_findings(report_dir: Path) -> list[dict]:
     return json.loads(path.read_text()) if path.exists() else []
 
 
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).ok
+    except requests.RequestException:
+        return False
+
+
 def links(settings: Settings, report: Path | None) -> Table:
     """Every UI and endpoint as the host reaches it (a compose stack publishes them on other ports)."""
     s = settings
@@ -232,8 +239,9 @@ def links(settings: Settings, report: Path | None) -> Table:
         ("HiveServer2", f"jdbc:hive2://{hiveserver2}/{s.hive_database}"),
         ("RDS", f"mysql://{s.rds_analyst_user}@{rds}/{s.rds_reports_database}"),
     ]
-    if "grafana" in s.published_urls:
-        rows.insert(3, ("Grafana", f"{s.published_urls['grafana']}/dashboards  (admin, password in .env)"))
+    if _answers(f"{s.grafana_url}/api/health"):  # the compose stack runs it when its image could be pulled
+        grafana = s.public_url("grafana", s.grafana_url)
+        rows.insert(3, ("Grafana", f"{grafana}/dashboards  (admin, password in .env)"))
     for name, where in rows:
         table.add_row(name, where)
     return table
