@@ -1,7 +1,8 @@
 """Smoke test of the compose stack, from the host (testcontainers' DockerCompose drives `docker compose`):
-build, up, wait until the bootstrap has checked every service, run the DAG through the stack's Airflow
-REST API on small data, reconcile RDS with Hive through the published ports, check the report on the
-host, tear everything down with its volumes.
+up, wait until the bootstrap has checked every service, run the DAG through the stack's Airflow REST API
+on small data, reconcile RDS with Hive through the published ports, check the report on the host; then
+edit a use-case constant in the mounted code and see the next run's report change with no image
+rebuild; tear everything down with its volumes.
 
 A project of its own (retailstream-smoke), on free ports and its own data and report folders, so it
 never touches a stack or a native lab that runs beside it. Not part of `make test` (it builds and runs a
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -61,6 +63,9 @@ def stack(tmp_path_factory):
     if subprocess.run(["docker", "compose", "version"], capture_output=True).returncode != 0:
         pytest.skip("needs a Docker engine with Compose v2 (make setup-docker on Debian)")
     data, reports = tmp_path_factory.mktemp("datasets"), tmp_path_factory.mktemp("reports")
+    # The stack mounts a copy of the code, which the test edits (the working tree stays as it is).
+    code = tmp_path_factory.mktemp("code") / "pipeline"
+    shutil.copytree(PROJECT_ROOT / "pipeline", code, ignore=shutil.ignore_patterns("__pycache__"))
     generate(data, GenerationRequest(stores=2, seed=5, defects=2))
     ports = {name: _free_port() for name in PUBLISHED}
     environment = {
@@ -69,6 +74,7 @@ def stack(tmp_path_factory):
         "DOCKER_BUILDKIT": "1",
         "RETAILSTREAM_HOST_DATASETS_DIR": str(data),
         "RETAILSTREAM_HOST_REPORTS_DIR": str(reports),
+        "RETAILSTREAM_HOST_PIPELINE_DIR": str(code),
         "HOST_UID": str(os.getuid()),
         "HOST_GID": str(os.getgid()),
         "DOCKER_GID": str(os.stat("/var/run/docker.sock").st_gid),
@@ -76,7 +82,9 @@ def stack(tmp_path_factory):
     }
     saved = {name: os.environ.get(name) for name in environment}
     os.environ.update(environment)
-    compose = DockerCompose(COMPOSE_DIR, compose_file_name="docker-compose.yml", build=True, wait=False)
+    # The images are `make up`'s (compose never builds them): built here when missing.
+    subprocess.run(["make", "-C", str(PROJECT_ROOT), "compose-image"], check=True, env={**os.environ})
+    compose = DockerCompose(COMPOSE_DIR, compose_file_name="docker-compose.yml", wait=False)
     try:
         compose.start()
         _wait_for_bootstrap()
@@ -91,7 +99,7 @@ def stack(tmp_path_factory):
                 "hiveserver2_port": ports["HIVESERVER2"],
             }
         )
-        yield s, reports
+        yield s, reports, code
     finally:
         compose.stop()  # down --volumes: nothing of the smoke stack is left
         for name, value in saved.items():
@@ -101,17 +109,21 @@ def stack(tmp_path_factory):
                 os.environ[name] = value
 
 
-def test_the_dag_runs_in_the_stack_and_rds_reconciles_with_hive(stack):
-    from retailstream import clients
+def _run_dag(s, run_id: str) -> None:
     from retailstream.orchestration.airflow_api import AirflowClient
 
-    s, reports = stack
     client = AirflowClient(s)
     client.wait_for_dag("retailstream", timeout=300)
     client.set_paused("retailstream", False)
-    run_id = client.trigger("retailstream", run_id="smoke")
+    client.trigger("retailstream", run_id=run_id)
     assert client.follow("retailstream", run_id, timeout=1800) == "success"
 
+
+def test_the_dag_runs_in_the_stack_and_rds_reconciles_with_hive(stack):
+    from retailstream import clients
+
+    s, reports, _ = stack
+    _run_dag(s, "smoke")
     with clients.rds_cursor("analyst", settings=s) as cur:
         rds = {}
         for table in ("stores", "sales", "store_traffic"):
@@ -131,3 +143,24 @@ def test_the_dag_runs_in_the_stack_and_rds_reconciles_with_hive(stack):
     findings = json.loads((Path(reports) / "smoke" / "findings.json").read_text())
     assert len(findings) == 10 and all(item["finding"] for item in findings)
     assert (Path(reports) / "smoke" / "report.html").stat().st_uid == os.getuid()  # the host user's file
+
+
+def test_an_edit_of_the_mounted_code_reaches_the_next_run_without_a_rebuild(stack):
+    """The unemployment threshold of use case 4, changed on the host, is in the next report."""
+    s, reports, code = stack
+    images = subprocess.run(["docker", "images", "-q", "--no-trunc"], capture_output=True, text=True).stdout
+    questions = code / "retailstream" / "usecases" / "questions.py"
+    questions.write_text(
+        questions.read_text().replace("UNEMPLOYMENT_THRESHOLD = 8.0", "UNEMPLOYMENT_THRESHOLD = 7.5")
+    )
+    _run_dag(s, "smoke_edited")
+
+    def finding(run: str) -> str:
+        items = json.loads((Path(reports) / run / "findings.json").read_text())
+        return next(item["finding"] for item in items if item["number"] == 4)
+
+    assert "above 8 %" in finding("smoke") and "above 7.5 %" in finding("smoke_edited")
+    assert (
+        subprocess.run(["docker", "images", "-q", "--no-trunc"], capture_output=True, text=True).stdout
+        == images
+    )

@@ -87,7 +87,7 @@ def test_code_is_mounted_not_baked(compose):
         volumes = svc.get("volumes", [])
         # the code, and the templates every container renders its configs from
         assert {
-            "../pipeline:/opt/retailstream/pipeline:ro",
+            "${RETAILSTREAM_HOST_PIPELINE_DIR:-../pipeline}:/opt/retailstream/pipeline:ro",
             "../prometheus:/opt/retailstream/prometheus:ro",
         } <= set(volumes), name
         binds = [v for v in volumes if v.startswith(("../", "${")) and not v.endswith(":ro")]
