@@ -1,4 +1,8 @@
-# RetailStream — the user's interface. Every target calls the `retailstream` package.
+# RetailStream — the user's interface. Every target calls the `retailstream` package, on one of two labs:
+#   compose  the docker-compose stack (compose/, images/): the laptop's lab; needs only Docker and make
+#   native   the same engines as local processes under supervisord: where no Docker engine runs (CI)
+# RETAILSTREAM_LAB=compose|native (the environment, then .env) chooses; unset: compose where a Docker
+# engine answers, else native.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -13,12 +17,70 @@ GO_TOOLS := $(shell grep -v '^\#' pipeline/setup/go-tools.txt)
 GO      ?= $(shell command -v go || echo /usr/local/go/bin/go)
 PYTEST_ARGS ?=
 
-.PHONY: help setup setup-apt setup-python setup-jvm setup-go lock lint test unit data up down status clean bench demo walkthrough compose-build compose-up compose-demo compose-down
+# --- which lab --------------------------------------------------------------------------------------
+ENV_LAB := $(shell sed -n 's/^RETAILSTREAM_LAB=//p' .env 2>/dev/null | tail -n 1)
+DOCKER_ANSWERS := $(shell docker info >/dev/null 2>&1 && echo yes)
+ifneq ($(RETAILSTREAM_LAB),)
+  LAB_BACKEND := $(RETAILSTREAM_LAB)
+  LAB_WHY := RETAILSTREAM_LAB is set in the environment
+else ifneq ($(ENV_LAB),)
+  LAB_BACKEND := $(ENV_LAB)
+  LAB_WHY := RETAILSTREAM_LAB is set in .env
+else ifeq ($(DOCKER_ANSWERS),yes)
+  LAB_BACKEND := compose
+  LAB_WHY := a Docker engine answers
+else
+  LAB_BACKEND := native
+  LAB_WHY := no Docker engine answers
+endif
+ifeq ($(filter $(LAB_BACKEND),compose native),)
+  $(error RETAILSTREAM_LAB=$(LAB_BACKEND): expected compose or native)
+endif
+export RETAILSTREAM_LAB := $(LAB_BACKEND)
+OTHER_LAB := $(if $(filter compose,$(LAB_BACKEND)),native,compose)
+
+# --- the compose stack ------------------------------------------------------------------------------
+# Compose v2 (`docker compose`, what Docker Desktop and Engine ship); Debian 12's docker-compose v1 only
+# when there is no v2.
+COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" \
+             || (command -v docker-compose >/dev/null 2>&1 && echo docker-compose))
+STACK   := $(COMPOSE) -p retailstream -f compose/docker-compose.yml
+TOOLS   := $(STACK) --profile tools run --rm tools
+RUNTIME_IMAGE := retailstream/runtime:latest
+TOOLS_IMAGE := retailstream/tools:latest
+GRAFANA_IMAGE := $(shell sed -n 's/^ *image: \(grafana\/.*\)/\1/p' compose/docker-compose.yml)
+# What the stack needs from the host: who owns the project's folders (Linux; Docker Desktop maps ownership
+# itself), the Docker socket's group (the tools container inspects the stack through it), the project path.
+IS_LINUX := $(filter Linux,$(shell uname -s))
+export HOST_UID := $(if $(IS_LINUX),$(shell id -u),0)
+export HOST_GID := $(if $(IS_LINUX),$(shell id -g),0)
+export DOCKER_GID := $(if $(IS_LINUX),$(shell stat -c %g /var/run/docker.sock 2>/dev/null || echo 0),0)
+export HOST_PROJECT_DIR := $(CURDIR)
+
+.PHONY: help setup setup-apt setup-python setup-jvm setup-go setup-docker lock lint test unit data lab-banner \
+	up down status clean bench demo walkthrough \
+	up-native up-compose status-native status-compose demo-native demo-compose test-native test-compose \
+	walkthrough-native walkthrough-compose down-native down-compose clean-native clean-compose \
+	compose-ready compose-image
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@echo "  lab: $(LAB_BACKEND) ($(LAB_WHY)); RETAILSTREAM_LAB=$(OTHER_LAB) switches"
 
-setup: setup-apt setup-python setup-jvm setup-go $(LAB)/.secrets ## install everything (idempotent): apt, venv, jars, Go tools, secrets
+# --- one interface, two labs --------------------------------------------------------------------------
+lab-banner:
+	@echo "lab: $(LAB_BACKEND) ($(LAB_WHY)) — RETAILSTREAM_LAB=$(OTHER_LAB) make … (or a line in .env) switches"
+
+up: lab-banner up-$(LAB_BACKEND) ## start the lab; returns when every service is healthy
+status: status-$(LAB_BACKEND) ## one row per lab service: state, health, ports, memory, UI
+demo: lab-banner demo-$(LAB_BACKEND) ## run the pipeline on the bundled synthetic data through Airflow, execute the notebooks; prints the summary
+test: test-$(LAB_BACKEND) ## the whole test suite against the running lab
+walkthrough: walkthrough-$(LAB_BACKEND) ## run the demo and record a narrated walkthrough: reports/walkthrough/
+down: down-$(LAB_BACKEND) ## stop the lab (data kept)
+clean: clean-$(LAB_BACKEND) ## stop the lab and wipe its state
+
+# --- native -------------------------------------------------------------------------------------------
+setup: setup-apt setup-python setup-jvm setup-go $(LAB)/.secrets ## install everything for the native lab (idempotent): apt, venv, jars, Go tools, secrets
 
 setup-apt:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
@@ -70,24 +132,86 @@ $(LAB)/.secrets: setup-python
 	@$(RS) secrets
 	@touch $@
 
-up: setup ## start the native lab (returns when every service is healthy)
+up-native: setup
 	$(RS) lab up
 
-status: ## one row per lab service: state, pid, port, health, memory, UI
+status-native:
 	@$(RS) lab status
 
-down: ## stop the lab (data kept)
-	$(RS) lab down
-
-clean: ## stop the lab and wipe its state
-	$(RS) lab clean
-
-demo: up ## run the whole pipeline on the bundled synthetic data through Airflow, execute the notebooks; prints the summary
+demo-native: up-native
 	$(RS) pipeline demo
 
-walkthrough: up ## run the demo, then record its narrated walkthrough video: reports/walkthrough/{walkthrough.mp4,index.html}
+# Starts the lab when it is not running (idempotent), then runs everything against it.
+# pytest exits 5 when no test ran: that fails the target on purpose.
+test-native: up-native
+	$(PYTEST) $(PYTEST_ARGS)
+
+walkthrough-native: up-native
 	$(RS) walkthrough record
 
+down-native:
+	$(RS) lab down
+
+clean-native:
+	$(RS) lab clean
+
+# --- compose ------------------------------------------------------------------------------------------
+# Nothing on the host but Docker and make: the secrets come from a dependency-free script, everything
+# else runs in the stack's image.
+compose-ready:
+	@docker info >/dev/null 2>&1 || { echo "compose: no Docker engine answers — install Docker Desktop (macOS, Windows) or Docker Engine (Linux), or run 'make setup-docker' on Debian; RETAILSTREAM_LAB=native runs the lab without Docker"; exit 1; }
+	@[ -n "$(COMPOSE)" ] || { echo "compose: neither 'docker compose' (v2) nor docker-compose is installed — install the Docker Compose plugin, or run 'make setup-docker' on Debian"; exit 1; }
+	@sh images/secrets.sh .env
+
+# The image is rebuilt only when what it holds changes (the lock, the poms, the Go tools, the Dockerfile):
+# the build is layer-cached (BuildKit), the code is mounted. Its Debian base comes from a registry, or where
+# none is reachable from this machine's Debian mirror. The build uses the host's network: an engine without
+# a default bridge (as on the build machines) gives a build step no other.
+compose-image: compose-ready
+	@docker image inspect debian:bookworm-slim >/dev/null 2>&1 || docker pull -q debian:bookworm-slim >/dev/null 2>&1 \
+	  || images/base/debootstrap-base.sh
+	@mkdir -p images/runtime/extra-ca && cp /usr/local/share/ca-certificates/*.crt images/runtime/extra-ca/ 2>/dev/null || true
+	docker buildx build --load --network host --target runtime -t $(RUNTIME_IMAGE) -f images/runtime/Dockerfile .
+	docker buildx build --load --network host --target tools -t $(TOOLS_IMAGE) -f images/runtime/Dockerfile .
+
+up-compose: compose-image
+	@mkdir -p datasets reports
+	@if docker image inspect $(GRAFANA_IMAGE) >/dev/null 2>&1 || docker pull -q $(GRAFANA_IMAGE) >/dev/null 2>&1; then \
+	  profile="--profile grafana"; \
+	else \
+	  echo "grafana: its image $(GRAFANA_IMAGE) cannot be pulled from here: starting the lab without Grafana"; \
+	fi; \
+	$(STACK) $$profile up -d --remove-orphans
+	@code=$$(docker wait "$$($(STACK) ps -aq bootstrap)"); \
+	  [ "$$code" = 0 ] || { $(STACK) logs --no-color --tail 40 bootstrap; exit $$code; }
+	@$(TOOLS) retailstream lab status
+
+status-compose: compose-ready
+	@$(TOOLS) retailstream lab status
+
+demo-compose: up-compose
+	$(TOOLS) retailstream pipeline demo
+
+test-compose: up-compose
+	$(TOOLS) pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+walkthrough-compose: up-compose
+	$(TOOLS) retailstream walkthrough record
+
+down-compose: compose-ready
+	$(STACK) --profile grafana --profile tools down
+
+# What the stack made: its containers, network and volumes (the images stay, like the native lab's jars:
+# `docker image rm retailstream/runtime retailstream/tools` removes them).
+clean-compose: compose-ready
+	$(STACK) --profile grafana --profile tools down --volumes --remove-orphans
+
+# A Docker engine and Compose v2 on a Debian machine without them, from the reachable registries only:
+# Debian's engine, Compose v2 and buildx built from the Go module proxy (pipeline/setup/docker-plugins.txt).
+setup-docker: ## install a Docker engine with Compose v2 and buildx on Debian (root or sudo), and start it
+	$(SUDO) images/setup-docker.sh
+
+# --- everything else -------------------------------------------------------------------------------------
 bench: up ## benchmarks, measured side by side (ratios); results in bench-results/
 	$(RS) bench
 
@@ -95,39 +219,11 @@ lock: ## re-resolve requirements.lock from pyproject.toml
 	uv pip compile -q pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
 
 lint: setup-python ## ruff
-	$(VENV)/bin/ruff check pipeline tests
-	$(VENV)/bin/ruff format --check pipeline tests
+	$(VENV)/bin/ruff check pipeline tests compose
+	$(VENV)/bin/ruff format --check pipeline tests compose
 
 data: setup-python ## generate the 1x synthetic datasets into datasets/
 	$(RS) data generate --scale 1 --seed 42
 
-unit: setup ## fast tests of pure logic (no lab)
+unit: setup-python ## fast tests of pure logic (no lab)
 	$(PYTEST) -m "not lab" $(PYTEST_ARGS)
-
-# Starts the lab when it is not running (idempotent), then runs everything against it.
-# pytest exits 5 when no test ran: that fails the target on purpose.
-test: up ## the whole test suite against the running lab
-	$(PYTEST) $(PYTEST_ARGS)
-
-# --- the compose stack (compose/, images/): the same lab in containers; needs a Docker engine -----------
-COMPOSE ?= docker-compose
-# Project name: container, network and volume names start with it (retailstream_mariadb-data, …).
-STACK   := $(COMPOSE) -p retailstream -f compose/docker-compose.yml
-RUNTIME_IMAGE := retailstream/runtime:latest
-
-compose-build: $(LAB)/.secrets ## build the compose stack's image (its Debian base too where no registry serves it)
-	@docker image inspect debian:bookworm-slim >/dev/null 2>&1 || docker pull -q debian:bookworm-slim 2>/dev/null \
-	  || images/base/debootstrap-base.sh
-	@cp /usr/local/share/ca-certificates/*.crt images/runtime/extra-ca/ 2>/dev/null || true
-	DOCKER_BUILDKIT=0 docker build --network host -f images/runtime/Dockerfile -t $(RUNTIME_IMAGE) .
-
-compose-up: compose-build ## start the compose stack; returns when its bootstrap has checked every service
-	$(STACK) up -d
-	@code=$$(docker wait "$$($(STACK) ps -q bootstrap)"); \
-	  $(STACK) logs --no-color --tail 30 bootstrap; exit $$code
-
-compose-demo: compose-up ## the demo inside the compose stack: the DAG through the stack's Airflow REST API
-	$(STACK) exec -T airflow-scheduler retailstream pipeline demo
-
-compose-down: ## stop the compose stack (its volumes are kept)
-	$(STACK) down

@@ -58,24 +58,30 @@ def _lab_left_as_found(settings):
     """After the suite no lab process may run with the test session's environment: a test that restarted
     a service would otherwise leave it pushing metrics under the test label."""
     yield
-    from retailstream.lab.layout import LabLayout
-    from retailstream.lab.supervisor import Supervisor
+    from retailstream.lab.control import open_lab
 
-    tainted = [
-        pid for pid in Supervisor(LabLayout.of(settings)).process_tree() if _carries_test_environment(pid)
-    ]
+    tainted = [pid for pid in open_lab(settings).process_tree() if _carries_test_environment(pid)]
     assert not tainted, f"lab processes started with the test session's environment: pids {tainted}"
 
 
 @pytest.fixture(scope="session")
 def lab(settings):
-    """The running lab, verified healthy once per session (fails loudly instead of skipping)."""
-    from retailstream.lab.control import Lab
+    """The running lab (native, or the compose stack the tests run in), verified healthy once per session
+    (fails loudly instead of skipping)."""
+    from retailstream.lab.control import open_lab
 
-    lab = Lab(settings, environment=LAB_ENVIRONMENT)
+    lab = open_lab(settings, environment=LAB_ENVIRONMENT)
     unhealthy = [f"{r.name}: {r.state} {r.detail}" for r in lab.status() if not r.healthy]
     if unhealthy:
         pytest.fail("the lab is not healthy (run `make up`):\n" + "\n".join(unhealthy), pytrace=False)
+    return lab
+
+
+@pytest.fixture(scope="session")
+def native_lab(lab, settings):
+    """For the tests of what only the native lab has (supervisord, its files, a second lab beside it)."""
+    if settings.lab != "native":
+        pytest.skip("native lab only: the compose stack has no supervisord and keeps its files in containers")
     return lab
 
 

@@ -5,6 +5,9 @@
 set -euo pipefail
 
 TAG=${1:-debian:bookworm-slim}
+# Another architecture (arm64, for Apple Silicon) needs qemu-user-static with binfmt: the second stage of
+# debootstrap runs the foreign binaries under emulation.
+ARCH=${2:-$(dpkg --print-architecture)}
 SUITE=bookworm
 
 # The machine's mirrors, from its apt sources (deb822 *.sources or one-line sources.list).
@@ -20,8 +23,13 @@ command -v debootstrap >/dev/null || { echo "debootstrap is missing: apt-get ins
 
 ROOT=$(mktemp -d)
 trap 'rm -rf "$ROOT"' EXIT
-echo "debootstrap $SUITE from $MIRROR into $ROOT"
-debootstrap --variant=minbase "$SUITE" "$ROOT" "$MIRROR" >/dev/null
+echo "debootstrap $SUITE ($ARCH) from $MIRROR into $ROOT"
+if [ "$ARCH" = "$(dpkg --print-architecture)" ]; then
+  debootstrap --variant=minbase "$SUITE" "$ROOT" "$MIRROR" >/dev/null
+else
+  debootstrap --variant=minbase --arch "$ARCH" --foreign "$SUITE" "$ROOT" "$MIRROR" >/dev/null
+  chroot "$ROOT" /debootstrap/debootstrap --second-stage >/dev/null
+fi
 
 # Like the official slim image: the same suites in apt's sources, no docs/man pages/locales installed.
 {
@@ -44,5 +52,11 @@ printf 'APT::Install-Recommends "false";\n' >"$ROOT/etc/apt/apt.conf.d/docker-no
 rm -rf "$ROOT"/var/cache/apt/archives/*.deb "$ROOT"/var/lib/apt/lists/* "$ROOT"/var/log/*.log
 find "$ROOT"/usr/share/doc "$ROOT"/usr/share/man "$ROOT"/usr/share/info -type f ! -name copyright -delete
 
-tar -C "$ROOT" -c . | docker import --change 'CMD ["bash"]' - "$TAG" >/dev/null
-echo "imported $TAG ($(docker image inspect -f '{{.Size}}' "$TAG" | numfmt --to=iec))"
+# Imported through a one-line build from scratch, so that the image's config names its architecture
+# (`docker import` records the engine's own).
+CONTEXT=$(mktemp -d)
+trap 'rm -rf "$ROOT" "$CONTEXT"' EXIT
+tar -C "$ROOT" -cf "$CONTEXT/rootfs.tar" .
+printf 'FROM scratch\nADD rootfs.tar /\nCMD ["bash"]\n' >"$CONTEXT/Dockerfile"
+docker buildx build -q --load --platform "linux/$ARCH" -t "$TAG" "$CONTEXT" >/dev/null
+echo "imported $TAG ($(docker image inspect -f '{{.Architecture}}, {{.Size}}' "$TAG") bytes)"

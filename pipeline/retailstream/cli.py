@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import typer
 
 from retailstream.bench.cli import bench_app
@@ -37,6 +39,58 @@ app.add_typer(transfer_app, name="transfer")
 app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(notebooks_app, name="notebooks")
 app.add_typer(walkthrough_app, name="walkthrough")
+quarantine_app = typer.Typer(no_args_is_help=True, help="Every stage's rejected rows: where from and why.")
+app.add_typer(quarantine_app, name="quarantine")
+
+
+def _print_rejects(rejects, as_json: bool, limit: int | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from retailstream.quarantine import summary
+
+    if as_json:
+        for reject in rejects[:limit]:
+            typer.echo(json.dumps(reject.to_dict()))
+        return
+    counts = ", ".join(f"{stage} {count:,}" for stage, count in summary(rejects).items())
+    table = Table(title=f"Quarantined rows — {counts}", show_lines=False)
+    for column in ("stage", "source", "line", "reason", "raw", "run"):
+        table.add_column(column, overflow="fold")
+    for r in rejects[:limit]:
+        table.add_row(r.stage, r.source, "-" if r.line is None else str(r.line), r.reason, r.raw[:80], r.run)
+    Console().print(table)
+    if limit is not None and len(rejects) > limit:
+        typer.echo(f"… {len(rejects) - limit:,} more (--limit 0 lists all, --json for tools)")
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    stage: list[str] = typer.Option(None, help="glue_job, lambda_load or features_hive (default: all)"),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per rejected row."),
+    limit: int = typer.Option(50, help="At most this many rows (0: all)."),
+) -> None:
+    """Every rejected row of every stage, with file, line, reason and run."""
+    from retailstream.quarantine import STAGES, list_rejects
+
+    unknown = set(stage or []) - set(STAGES)
+    if unknown:
+        raise typer.BadParameter(f"unknown stage(s) {sorted(unknown)}; one of {', '.join(STAGES)}")
+    _print_rejects(list_rejects(get_settings(), stage or STAGES), as_json, limit or None)
+
+
+@quarantine_app.command("show")
+def quarantine_show(
+    source: str = typer.Argument(..., help="A file or object name, or part of it"),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per rejected row."),
+) -> None:
+    """The rejected rows of the files whose name contains SOURCE."""
+    from retailstream.quarantine import list_rejects
+
+    found = [r for r in list_rejects(get_settings()) if source in r.source]
+    if not found:
+        raise typer.Exit(f"no rejected rows from a source matching {source!r}") from None
+    _print_rejects(found, as_json, None)
 
 
 @app.command()

@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     # in the compose stack servers bind 0.0.0.0 inside their containers while clients name the service.
     bind_host: str = "127.0.0.1"
 
+    # --- input files --------------------------------------------------------------------------------
+    # What one gzip-compressed input (or a Parquet file's pages) may inflate to; beyond it the file is
+    # rejected whole, so a gzip bomb cannot exhaust memory. The real train.csv is 13 MB.
+    max_inflated_mb: int = 1024
+
     # --- AWS (moto server in the lab; unset the endpoint to talk to real AWS) ---------------------
     aws_endpoint_url: str | None = "http://127.0.0.1:5000"
     aws_region: str = "us-east-1"
@@ -178,7 +183,18 @@ class Settings(BaseSettings):
     chromium_path: Path = Path("/usr/bin/chromium")
 
     # --- dashboards (Grafana runs only in the compose stack) ---------------------------------------
+    grafana_host: str = "127.0.0.1"
+    grafana_port: int = 3000
     grafana_admin_password: SecretStr = SecretStr("")
+
+    # --- which lab this is, and what a person on the host types to reach it ----------------------
+    # native: the engines as local processes (supervisord); compose: the docker-compose stack. The
+    # Makefile chooses (RETAILSTREAM_LAB, else compose where a Docker engine answers); only lab/ reads it.
+    lab: Literal["native", "compose"] = "native"
+    # Where the host's browser reaches a UI when that differs from where the code does (a compose
+    # service name inside the stack, a published port outside): name → URL; "project" is the project
+    # folder on the host (for file:// links to reports).
+    published_urls: dict[str, str] = {}
 
     @model_validator(mode="after")
     def _endpoint_follows_moto_port(self) -> Settings:
@@ -189,6 +205,21 @@ class Settings(BaseSettings):
         return self
 
     # --- derived endpoints --------------------------------------------------------------------------
+    def public_url(self, name: str, url: str) -> str:
+        """``url`` as the host's browser or terminal reaches it: the published one when there is one."""
+        return self.published_urls.get(name, url)
+
+    def public_path(self, path: Path) -> str:
+        """A file:// link to a file of the project, as the host sees it."""
+        project = self.published_urls.get("project")
+        if project and path.is_relative_to(self.home):
+            return f"file://{project}/{path.relative_to(self.home)}"
+        return f"file://{path}"
+
+    @property
+    def grafana_url(self) -> str:
+        return f"http://{self.grafana_host}:{self.grafana_port}"
+
     @property
     def hdfs_url(self) -> str:
         return f"hdfs://{self.hdfs_host}:{self.hdfs_rpc_port}"

@@ -14,25 +14,38 @@ from retailstream.datasets.generator import GenerationRequest, generate
 from retailstream.features.build import build_features_table
 from retailstream.features.upload import data_lines, upload_features
 
-# One bad file: each line broken one way, plus a duplicate key spelled in the other date format.
+# A bad file, each line broken one way; its first key comes again, dd/mm/yyyy, in a newer file (which
+# wins); a file mixing date formats (quarantined whole); and a US-dated file: 05/09/2014 reads as a
+# Friday either way, but 01/17/2014 proves the file month-first.
 HEADER = ",".join(contract("features").headers)
-BAD_ROWS = """1,2014-01-03,40.1,3.10,NA,NA,NA,NA,NA,200.1,7.1,FALSE
-1,03/01/2014,40.1,3.10,NA,NA,NA,NA,NA,200.1,7.1,FALSE
+EXTRA_FILES = {
+    "features_2014_bad.csv": """1,2014-01-03,40.1,3.10,NA,NA,NA,NA,NA,200.1,7.1,FALSE
 2,2014-01-03,warm,3.10,NA,NA,NA,NA,NA,200.1,7.1,FALSE
 2,2014-01-04,40.1,3.10,NA,NA,NA,NA,NA,200.1,7.1,FALSE
-2,10/01/2014,40.1,-3.10,NA,NA,NA,NA,NA,200.1,7.1,FALSE
+2,2014-01-10,40.1,-3.10,NA,NA,NA,NA,NA,200.1,7.1,FALSE
 2,2014-01-17,40.1,3.10,NA,NA,NA,200.1,7.1,FALSE
 2,2014-01-24,40.1,3.10,NA,NA,NA,NA,NA,200.1,7.1,maybe
 NA,2014-01-31,40.1,3.10,NA,NA,NA,NA,NA,200.1,7.1,FALSE
 3,2014-02-07,40.1,3.10,1.5,NA,NA,NA,NA,NA,NA,TRUE
-"""
+""",
+    "features_2014_dmy.csv": "1,03/01/2014,40.1,3.10,NA,NA,NA,NA,NA,200.1,7.1,FALSE\n",
+    "features_2014_mixed.csv": """4,2014-01-03,40.1,3.10,NA,NA,NA,NA,NA,200.1,7.1,FALSE
+4,10/01/2014,40.1,3.10,NA,NA,NA,NA,NA,200.1,7.1,FALSE
+""",
+    "features_2014_us.csv": """5,05/09/2014,40.1,3.10,NA,NA,NA,NA,NA,200.1,7.1,FALSE
+5,01/17/2014,40.1,3.10,NA,NA,NA,NA,NA,200.1,7.1,FALSE
+""",
+}
+MIXED = "mixed date formats: '2014-01-03' is yyyy-mm-dd, '10/01/2014' is dd/mm/yyyy or mm/dd/yyyy"
 EXPECTED_REJECTIONS = {
     "2,2014-01-03,warm,3.10,NA,NA,NA,NA,NA,200.1,7.1,FALSE": "temperature not a number, got 'warm'",
     "2,2014-01-04,40.1,3.10,NA,NA,NA,NA,NA,200.1,7.1,FALSE": "week_date must be a Friday",
-    "2,10/01/2014,40.1,-3.10,NA,NA,NA,NA,NA,200.1,7.1,FALSE": "fuel_price must be > 0",
+    "2,2014-01-10,40.1,-3.10,NA,NA,NA,NA,NA,200.1,7.1,FALSE": "fuel_price must be > 0",
     "2,2014-01-17,40.1,3.10,NA,NA,NA,200.1,7.1,FALSE": "expected 12 fields, found 10",
     "2,2014-01-24,40.1,3.10,NA,NA,NA,NA,NA,200.1,7.1,maybe": "is_holiday not TRUE or FALSE, got 'maybe'",
     "NA,2014-01-31,40.1,3.10,NA,NA,NA,NA,NA,200.1,7.1,FALSE": "store is missing",
+    "4,2014-01-03,40.1,3.10,NA,NA,NA,NA,NA,200.1,7.1,FALSE": MIXED,
+    "4,10/01/2014,40.1,3.10,NA,NA,NA,NA,NA,200.1,7.1,FALSE": MIXED,
 }
 
 
@@ -41,7 +54,8 @@ def feature_files(tmp_path_factory):
     out = tmp_path_factory.mktemp("features")
     generate(out, GenerationRequest(stores=3))
     folder = out / "incoming" / "features"
-    (folder / "features_2014_bad.csv").write_text(f"{HEADER}\n{BAD_ROWS}")
+    for name, rows in EXTRA_FILES.items():
+        (folder / name).write_text(f"{HEADER}\n{rows}")
     return folder
 
 
@@ -99,10 +113,11 @@ def test_feature_job_loads_valid_rows_and_quarantines_bad_ones(
     report = build_features_table(spark, settings, source=hdfs_dir, database=hive_db)
 
     lines = sum(data_lines(path) for path in feature_files.glob("*.csv"))
-    generated = lines - data_lines(feature_files / "features_2014_bad.csv")
+    generated = lines - sum(data_lines(feature_files / name) for name in EXTRA_FILES)
     assert report.rows_in == lines and report.reconciles()
     assert report.rows_quarantined == len(EXPECTED_REJECTIONS) and report.rows_duplicate == 1
-    assert report.rows_out == generated + 2  # every generated row, and two good rows of the bad file
+    # Every generated row, store 1's dd/mm/yyyy row, store 3's good row and both US-dated rows.
+    assert report.rows_out == generated + 4
 
     # The metastore holds the right types and one partition per year.
     columns = {c.name: c for c in spark.catalog.listColumns(f"{hive_db}.features")}
@@ -124,8 +139,15 @@ def test_feature_job_loads_valid_rows_and_quarantines_bad_ones(
         EXPECTED_REJECTIONS
     )
     [duplicate] = [row for row in quarantine.values() if row.status == "duplicate"]
-    assert duplicate.raw.startswith("1,") and duplicate.reason.startswith("duplicate key (store, week_date)")
-    assert all(row.source_file.endswith("/features_2014_bad.csv") for row in quarantine.values())
+    assert duplicate.raw.startswith("1,2014-01-03,") and duplicate.source_file.endswith(
+        "/features_2014_bad.csv"
+    )
+    assert duplicate.reason.startswith("duplicate key (store, week_date): kept the row of ")
+    assert duplicate.reason.endswith("/features_2014_dmy.csv")
+    assert {row.source_file.rsplit("/", 1)[1] for row in quarantine.values()} == {
+        "features_2014_bad.csv",
+        "features_2014_mixed.csv",
+    }
 
     # Both date formats, NA → NULL and booleans, read back through HiveServer2.
     with clients.hive_connect(database=hive_db) as conn:
@@ -137,6 +159,8 @@ def test_feature_job_loads_valid_rows_and_quarantines_bad_ones(
         assert cursor.fetchall() == [
             (1, "2014-01-03", None, 200.1, False),
             (3, "2014-02-07", 1.5, None, True),
+            (5, "2014-01-17", None, 200.1, False),
+            (5, "2014-05-09", None, 200.1, False),  # month-first like the rest of its file
         ]
         cursor.execute("SELECT COUNT(*), MIN(week_date) FROM features WHERE year = 2010")
         assert cursor.fetchone() == (report.rows_by_year[2010], "2010-02-05")  # dd/mm/yyyy files

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -15,10 +16,18 @@ import requests
 from retailstream import clients
 
 
-def test_secrets_and_control_endpoints_are_closed(lab, settings):
-    """Files holding credentials are the owner's alone; no HTTP endpoint can reload or stop Prometheus or
-    statsd_exporter (their configs are reloaded by SIGHUP)."""
-    layout = lab.layout
+def test_no_control_endpoint_reloads_or_stops_a_server(lab, settings):
+    """Prometheus' and statsd_exporter's configs are reloaded by SIGHUP: no HTTP endpoint does it."""
+    for url in (
+        f"{settings.prometheus_url}/-/reload",
+        f"{settings.prometheus_url}/-/quit",
+        f"{settings.statsd_exporter_url}/-/reload",
+    ):
+        assert requests.post(url, timeout=5).status_code in (403, 404), url
+
+
+def test_files_holding_credentials_are_the_owners_alone(native_lab, settings):
+    layout = native_lab.layout
     for path in (
         settings.home / ".env",
         layout.data / "airflow" / "airflow.db",
@@ -27,12 +36,6 @@ def test_secrets_and_control_endpoints_are_closed(lab, settings):
         layout.conf / "hive" / "hive-site.xml",
     ):
         assert path.stat().st_mode & 0o077 == 0, f"{path} is readable by others"
-    for url in (
-        f"{settings.prometheus_url}/-/reload",
-        f"{settings.prometheus_url}/-/quit",
-        f"{settings.statsd_exporter_url}/-/reload",
-    ):
-        assert requests.post(url, timeout=5).status_code in (403, 404), url
 
 
 def test_s3_sqs_glue_on_moto(lab, settings):
@@ -223,9 +226,9 @@ def test_jupyter_runs_code_in_the_lab_kernel(lab, settings):
     assert sys.prefix in outputs[0]
 
 
-def test_every_lab_socket_is_loopback_only(lab):
+def test_every_lab_socket_is_loopback_only(native_lab):
     pids = set()
-    for row in lab.status():
+    for row in native_lab.status():
         if row.pid:
             proc = psutil.Process(row.pid)
             pids |= {proc.pid, *(c.pid for c in proc.children(recursive=True))}
@@ -262,14 +265,14 @@ def test_status_command_reports_every_service_healthy(lab):
         assert name in result.output
 
 
-def test_busy_port_is_a_clear_error_and_starts_nothing(lab, settings, tmp_path):
+def test_busy_port_is_a_clear_error_and_starts_nothing(native_lab, settings, tmp_path):
     """A second lab on the same ports finds them taken: one clear error per port, nothing started."""
     from retailstream.lab.control import Lab, LabError
 
     other_dir = tmp_path / "lab"
     (other_dir / "jars").mkdir(parents=True)
-    (other_dir / "jars" / "lib").symlink_to(lab.layout.jars)
-    (other_dir / "jars" / "classes").symlink_to(lab.layout.classes)
+    (other_dir / "jars" / "lib").symlink_to(native_lab.layout.jars)
+    (other_dir / "jars" / "classes").symlink_to(native_lab.layout.classes)
     other = Lab(settings.model_copy(update={"lab_dir": other_dir}))
     with pytest.raises(LabError) as error:
         other.up()
@@ -290,3 +293,40 @@ def test_drop_database_through_hiveserver2_is_clean(lab):
     cur.execute("SHOW DATABASES")
     assert name not in [row[0] for row in cur.fetchall()]
     conn.close()
+
+
+def test_quarantine_cli_lists_every_stage_as_json(lab):
+    from typer.testing import CliRunner
+
+    from retailstream.cli import app
+
+    result = CliRunner().invoke(app, ["quarantine", "list", "--json", "--limit", "5"])
+    assert result.exit_code == 0, result.output
+    for line in result.output.splitlines():
+        assert set(json.loads(line)) == {"stage", "source", "line", "reason", "raw", "run"}
+    table = CliRunner().invoke(app, ["quarantine", "list", "--limit", "5"])
+    assert table.exit_code == 0 and "Quarantined rows — glue_job" in table.output
+
+
+@pytest.mark.restarts_lab
+def test_a_scheduler_killed_mid_run_finishes_the_run_once_it_is_back(lab, settings):
+    from retailstream.orchestration.airflow_api import AirflowClient
+
+    client, dag = AirflowClient(settings), "retailstream_lab_check"
+    client.wait_for_dag(dag)
+    run_id = client.trigger(dag, run_id=f"test_scheduler_killed__{uuid.uuid4().hex[:8]}")
+    try:
+        deadline = time.monotonic() + 120
+        while not any(t.state in ("queued", "running") for t in client.task_states(dag, run_id)):
+            assert time.monotonic() < deadline, "the run's task was never queued"
+            time.sleep(0.3)
+        before = lab.started_at("airflow-scheduler")
+        lab.kill("airflow-scheduler")  # SIGKILL, its LocalExecutor workers (and the task) with it
+        lab.up()
+        assert lab.started_at("airflow-scheduler") != before
+        # the task died with the scheduler's workers: after the heartbeat timeout (60 s) it runs again
+        assert client.follow(dag, run_id, timeout=240) == "success"
+    finally:
+        lab.up()  # whatever happened, a healthy scheduler again
+        client.follow(dag, run_id, timeout=600)  # a running run cannot be deleted
+        client.delete_run(dag, run_id)

@@ -96,7 +96,8 @@ def lab_check_run(lab, settings) -> dict:
         return state if state in ("success", "failed") else None
 
     assert _wait(f"{LAB_CHECK_DAG} run finished", finished, 180, interval=2) == "success"
-    return run.json()
+    yield run.json()
+    requests.delete(run_url, headers=_airflow_headers(settings), timeout=10).raise_for_status()
 
 
 def test_prometheus_scrapes_every_exporter_and_every_engine_is_up(lab, settings):

@@ -26,7 +26,7 @@ from retailstream import clients
 from retailstream.cleaning.jobs import job_runs
 from retailstream.cli import app
 from retailstream.lab import namespace
-from retailstream.orchestration.dag_test import finish_dag_test, run_dag_test, start_dag_test
+from retailstream.orchestration.dag_test import finish_dag_test, run_dag_test, start_dag_test, task_states
 from retailstream.orchestration.demo import stage_metrics
 from retailstream.settings import namespace_env, namespaced_values
 
@@ -321,6 +321,14 @@ def test_reporting_tables_and_report(clean):
     report = (s.reports_dir / "latest" / "report.html").read_text()
     for table in reporting:
         assert table in report or table[:4].upper() in report
+    # the report links to every stage's rejected rows, each with where it came from and why
+    assert 'href="quarantine.json"' in report
+    quarantine = json.loads((s.reports_dir / "latest" / "quarantine.json").read_text())
+    defects = _defects(s)
+    assert quarantine["summary"]["glue_job"] == len(defects["bad_rows"])
+    glue = {(r["source"], r["line"]) for r in quarantine["rows"] if r["stage"] == "glue_job"}
+    assert glue == {(bad["file"], bad["line"]) for bad in defects["bad_rows"]}
+    assert all(r["reason"] and r["source"] for r in quarantine["rows"])
 
 
 def test_weekly_drops_are_processed_once(clean):
@@ -358,7 +366,7 @@ def test_rds_outage_retries_notifies_and_recovers(clean, lab, settings, tmp_path
         while not curated_and_features_built():
             assert process.poll() is None and time.monotonic() < deadline, "the run ended before curating"
             time.sleep(1)
-        lab.supervisor.stop("mariadb")  # RDS goes away mid-run, before the Lambda loads
+        lab.stop("mariadb")  # RDS goes away mid-run, before the Lambda loads
         failed = finish_dag_test(process, airflow_home)
         assert failed["state"] == "failed"
         assert failed["tasks"]["load_rds"] == "failed"
@@ -412,3 +420,49 @@ def test_changing_the_dataset_gives_a_clean_runs_tables(clean, settings, tmp_pat
     finally:
         namespace.destroy(real)
         namespace.destroy(switch)
+
+
+def _wait_for(process, airflow_home: Path, task: str, condition, what: str, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition(task_states(airflow_home).get(task, (None, 0))):
+        assert process.poll() is None, f"the run ended before {task} {what}"
+        assert time.monotonic() < deadline, f"{task} never {what}"
+        time.sleep(0.5)
+
+
+# (task, the service killed while it runs); one service down at a time, brought back after the task
+# has failed once. moto forgets the namespace's buckets and queues: that run must fail, the next one
+# (after `lab up` and the namespace provisioned again) must end exactly as a clean run.
+FAULTS = {
+    "hdfs-metastore-hiveserver2": [
+        ("features_to_hive", "datanode"),
+        ("transfer_to_hive", "metastore"),
+        ("usecases", "thriftserver"),
+    ],
+    "moto": [("clean_merge", "moto")],
+}
+
+
+@pytest.mark.restarts_lab
+@pytest.mark.parametrize("faults", list(FAULTS))
+def test_a_service_killed_mid_run_ends_as_a_clean_run(clean, lab, settings, tmp_path, faults):
+    s, env = _namespace(settings, f"e2e_fault_{uuid.uuid4().hex[:6]}", tmp_path)
+    airflow_home = tmp_path / "airflow"
+    try:
+        process = start_dag_test(env, airflow_home, MONDAYS[0])
+        for task, service in FAULTS[faults]:
+            _wait_for(process, airflow_home, task, lambda st: st[0] == "running", "started")
+            lab.kill(service)  # SIGKILL; it stays down until `lab.up()`
+            _wait_for(process, airflow_home, task, lambda st: st[0] != "running", "failed")
+            lab.up()
+        outcome = finish_dag_test(process, airflow_home)
+        for task, _ in FAULTS[faults]:  # each task saw its service die: it failed, or was tried again
+            assert outcome["tasks"][task] != "success" or outcome["tries"][task] > 1, outcome
+        if outcome["state"] != "success":
+            namespace.provision(s)  # what `make up` gives a namespace: its buckets and queues again
+            assert run_dag_test(env, airflow_home, MONDAYS[1])["state"] == "success"
+        assert faults != "moto" or outcome["state"] == "failed", "a run cannot succeed without its data"
+        assert _snapshot(s) == clean["snapshot"]
+    finally:
+        lab.up()
+        namespace.destroy(s)

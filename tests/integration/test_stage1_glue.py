@@ -183,6 +183,10 @@ BAD_RAW = {
         gzip.compress(b"Store,Dept,Date,Weekly_Sales,IsHoliday\n" * 200)[:-12],
         "corrupt gzip",
     ),
+    "mixed_dates.csv": (
+        b"Store,Dept,Date,Weekly_Sales,IsHoliday\n1,1,2010-02-05,1.0,FALSE\n1,2,12/02/2010,1.0,FALSE\n",
+        "mixed date formats: line 2 ('2010-02-05') is yyyy-mm-dd, line 3 ('12/02/2010')",
+    ),
 }
 
 
@@ -198,7 +202,7 @@ def test_bad_raw_files_are_quarantined_with_their_reason(lab, settings):
     }
     good = (
         "\ufeffStore,Dept,Date,Weekly_Sales,IsHoliday\r1,1,2010-02-05,10.00,FALSE\r"
-        "1,1,2010-02-12,#VALUE!,FALSE\r1,2,12/02/2010,5.00,TRUE\r1,3,2010-13-05,1.00,FALSE\r"
+        "1,1,2010-02-12,#VALUE!,FALSE\r1,2,2010-02-12,5.00,TRUE\r1,3,2010-13-05,1.00,FALSE\r"
     ).encode()  # BOM and CR-only line ends are fine; two of its rows are not
     try:
         s3.put_object(Bucket=settings.raw_bucket, Key=f"{raw_prefix}/sales/store=01/bom_cr.csv", Body=good)
@@ -207,7 +211,7 @@ def test_bad_raw_files_are_quarantined_with_their_reason(lab, settings):
         run = run_clean_merge(settings, arguments=arguments)
         sales = run["Report"]["datasets"]["sales"]
         assert run["JobRunState"] == "SUCCEEDED" and run["Report"]["totals"]["reconciles"]
-        assert (sales["files"], sales["files_rejected"], sales["rows_curated"]) == (7, 6, 2)
+        assert (sales["files"], sales["files_rejected"], sales["rows_curated"]) == (8, 7, 2)
         for name, (_, reason) in BAD_RAW.items():
             body = s3.get_object(Bucket=bucket, Key=f"quarantine/sales/store=01/{name}.rejected.jsonl")[
                 "Body"

@@ -18,7 +18,9 @@ from retailstream.settings import ENV_FILE, GENERATED_SECRETS, PROJECT_ROOT, Set
 COMPOSE_FILE = PROJECT_ROOT / "compose" / "docker-compose.yml"
 RUNTIME_IMAGE = "retailstream/runtime:latest"
 ONE_SHOT = "bootstrap"
-OPTIONAL = {"grafana"}  # behind a profile: an official image no registry serves here
+ON_DEMAND = {"tools"}  # `docker compose run` by the Makefile, never started by `up`
+OPTIONAL = {"grafana"}  # its profile is on whenever its image can be pulled (`make up` decides)
+DOCKERFILE = PROJECT_ROOT / "images" / "runtime" / "Dockerfile"
 
 
 @pytest.fixture(scope="module")
@@ -32,15 +34,20 @@ def lab_services() -> dict:
     return {svc.name: svc for svc in build_services(settings, LabLayout.of(settings))}
 
 
+PROJECT_IMAGES = {RUNTIME_IMAGE, "retailstream/tools:latest"}
+
+
 def _runtime(compose: dict) -> dict[str, dict]:
-    return {name: svc for name, svc in compose["services"].items() if svc.get("image") == RUNTIME_IMAGE}
+    """The services of the project's own images (the lab's, the bootstrap and the tools)."""
+    return {name: svc for name, svc in compose["services"].items() if svc["image"] in PROJECT_IMAGES}
 
 
 def test_every_lab_service_is_a_compose_service_running_its_own_command(compose, lab_services):
     assert "version" not in compose  # compose-spec
     runtime = _runtime(compose)
-    assert set(runtime) == set(lab_services) | {ONE_SHOT}
+    assert set(runtime) == set(lab_services) | {ONE_SHOT} | ON_DEMAND
     assert set(compose["services"]) == set(runtime) | OPTIONAL
+    assert all(compose["services"][name]["profiles"] == [name] for name in ON_DEMAND | OPTIONAL)
     for name in lab_services:
         svc = runtime[name]
         assert svc["command"] == ["retailstream", "lab", "run-service", name]
@@ -48,16 +55,50 @@ def test_every_lab_service_is_a_compose_service_running_its_own_command(compose,
         assert svc["restart"] == "unless-stopped" and svc["init"] is True
     for name, svc in compose["services"].items():
         assert svc.get("image"), name
-        assert name == ONE_SHOT or svc.get("healthcheck"), f"{name} has no healthcheck"
+        assert name in {ONE_SHOT} | ON_DEMAND or svc.get("healthcheck"), f"{name} has no healthcheck"
     assert runtime[ONE_SHOT]["restart"] == "no"
     assert runtime[ONE_SHOT]["command"][:3] == ["retailstream", "lab", "bootstrap"]
 
 
-def test_the_image_is_built_from_the_runtime_dockerfile_on_debian_slim(compose):
-    build = _runtime(compose)["mariadb"]["build"]
-    dockerfile = COMPOSE_FILE.parent / build["context"] / build["dockerfile"]
-    stages = re.findall(r"^FROM (\S+)", dockerfile.read_text(), flags=re.M)
-    assert stages and set(stages) == {"debian:bookworm-slim"}
+def test_the_images_are_built_once_from_the_runtime_dockerfile_on_debian_slim(compose):
+    """`make up` builds each image once (not per service): compose never builds or pulls them."""
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    for target, image in (("runtime", RUNTIME_IMAGE), ("tools", "retailstream/tools:latest")):
+        assert f"--target {target} -t $({target.upper()}_IMAGE) -f images/runtime/Dockerfile" in makefile
+        assert f"{target.upper()}_IMAGE := {image}" in makefile
+    for name, svc in _runtime(compose).items():
+        assert "build" not in svc and svc["pull_policy"] == "never", name
+    # Debian 12 everywhere (an arm64 build passes an arm64 BASE), the tools on the runtime
+    text = DOCKERFILE.read_text()
+    bases = re.findall(r"^FROM (?:--platform=\S+ )?(\S+)", text, flags=re.M)
+    assert set(bases) == {"${BASE}", "${BUILD_BASE}", "runtime"}
+    assert set(re.findall(r"^ARG \w*BASE=(\S+)", text, flags=re.M)) == {"debian:bookworm-slim"}
+
+
+def test_code_is_mounted_not_baked(compose):
+    """Only what must be built is in the image; the stack runs the project's code and configs, so an edit
+    needs no rebuild. The services that write into the project's folders run as the host's user."""
+    text = DOCKERFILE.read_text()
+    runtime_stage = text[text.index("AS runtime") :]
+    for folder in ("pipeline", "notebooks", "prometheus", "grafana", "datasets", "reports", "tests"):
+        assert not re.search(rf"^COPY (--\S+ )*{folder}\b", runtime_stage, flags=re.M), folder
+    writers = {"airflow-api", "airflow-scheduler", "airflow-dag-processor", "jupyter", "tools"}
+    for name, svc in _runtime(compose).items():
+        volumes = svc.get("volumes", [])
+        # the code, and the templates every container renders its configs from
+        assert {
+            "${RETAILSTREAM_HOST_PIPELINE_DIR:-../pipeline}:/opt/retailstream/pipeline:ro",
+            "../prometheus:/opt/retailstream/prometheus:ro",
+        } <= set(volumes), name
+        binds = [v for v in volumes if v.startswith(("../", "${")) and not v.endswith(":ro")]
+        assert not binds or name in writers, f"{name} writes {binds} but does not run as the host's user"
+        if name in writers:
+            assert svc["user"] == "${HOST_UID:-0}:${HOST_GID:-0}", name
+    scheduler = compose["services"]["airflow-scheduler"]["volumes"]
+    assert {
+        "${RETAILSTREAM_HOST_DATASETS_DIR:-../datasets}:/opt/retailstream/datasets",
+        "${RETAILSTREAM_HOST_REPORTS_DIR:-../reports}:/opt/retailstream/reports",
+    } <= set(scheduler)
 
 
 def test_dependencies_are_the_native_start_order_and_wait_for_health(compose, lab_services):
@@ -120,20 +161,31 @@ def test_secrets_come_from_the_ignored_env_file_and_uis_bind_loopback(compose):
         assert not [v for v in values if len(v) >= 8 and v in text], "a value of .env is in the compose file"
 
 
+def _compose_command() -> list[str] | None:
+    if (
+        shutil.which("docker")
+        and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0
+    ):
+        return ["docker", "compose"]
+    return ["docker-compose"] if shutil.which("docker-compose") else None
+
+
 def test_docker_compose_accepts_the_file():
-    if not shutil.which("docker-compose"):
-        pytest.skip("docker-compose is not installed: structural checks only")
+    command = _compose_command()
+    if command is None:
+        pytest.skip("neither `docker compose` nor docker-compose is installed: structural checks only")
     if not ENV_FILE.exists():
         pytest.skip(".env (env_file of every service) is missing: run `make setup`")
+    profiles = [arg for name in ("grafana", "tools") for arg in ("--profile", name)]
     result = subprocess.run(
-        ["docker-compose", "-f", str(COMPOSE_FILE), "--profile", "grafana", "config", "-q"],
+        [*command, "-f", str(COMPOSE_FILE), *profiles, "config", "-q"],
         capture_output=True,
         text=True,
         check=False,
     )
     assert result.returncode == 0, result.stderr
     services = subprocess.run(
-        ["docker-compose", "-f", str(COMPOSE_FILE), "--profile", "grafana", "config", "--services"],
+        [*command, "-f", str(COMPOSE_FILE), *profiles, "config", "--services"],
         capture_output=True,
         text=True,
         check=True,

@@ -229,6 +229,14 @@ def test_defects_reconcile_input_with_loaded_quarantined_and_duplicates(tmp_path
         (entry["file"], entry["line"]) for entry in defects["bad_rows"]
     )
     assert set(rejected["raw"]) == {entry["text"] for entry in defects["bad_rows"]}
+    # An unknown store is a store id RDS could hold (SMALLINT UNSIGNED), just not one of the stores.
+    kinds = {(entry["file"], entry["line"]): entry["kind"] for entry in defects["bad_rows"]}
+    unknown = [
+        reason
+        for source, line, reason in rejected[["source", "line", "reason"]].itertuples(index=False)
+        if kinds[(source, line)] == "unknown_store"
+    ]
+    assert len(unknown) == 2 and all(reason.startswith("unknown store id") for reason in unknown)
 
     # Newest file wins: a resubmission (_v2) replaces the keys it repeats.
     (resubmission,) = defects["resubmissions"]

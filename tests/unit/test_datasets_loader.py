@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import tracemalloc
+import zlib
 from datetime import date
 
 import numpy as np
@@ -104,13 +106,66 @@ def test_every_real_variant_gives_the_canonical_frame(tmp_path, kind, file_name,
     pandera_schema(kind).validate(frame)
 
 
-def test_bytes_gzip_and_mixed_date_formats_give_the_same_frame():
-    iso = render("sales").decode().splitlines()
-    day_first = render("sales", dates="dmy").decode().splitlines()
-    mixed = "\n".join([iso[0], iso[1], day_first[2], iso[3], day_first[4], iso[5]]).encode()
+def test_bytes_and_gzip_give_the_same_frame():
     expected = expected_frame("sales")
-    pd.testing.assert_frame_equal(load(mixed, name="s3://retail-raw/sales/x.csv"), expected)
+    pd.testing.assert_frame_equal(load(render("sales"), name="s3://retail-raw/sales/x.csv"), expected)
     pd.testing.assert_frame_equal(load(gzip.compress(render("sales")), name="sales.csv.gz"), expected)
+
+
+def _sales_dates(*dates: str) -> bytes:
+    return "\n".join(
+        [SALES_HEADER, *(f"1,{dept},{day},10,FALSE" for dept, day in enumerate(dates, 1))]
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("dates", "read_as"),
+    [
+        # A US file: 03/19/2010 proves month-first, so 03/12/2010 is 12 March although 3 December 2010 is
+        # a Friday too (read value by value, it was 3 December, and 03/19/2010 was not a date).
+        (("03/12/2010", "03/19/2010"), ["2010-03-12", "2010-03-19"]),
+        (("19/03/2010", "03/12/2010"), ["2010-03-19", "2010-12-03"]),  # proven day-first
+        (("02/05/2010",), ["2010-02-05"]),  # unproven: only month-first gives a Friday
+        (("05/02/2010",), ["2010-02-05"]),  # unproven: only day-first gives a Friday
+        (("03/12/2010",), ["2010-12-03"]),  # both readings are Fridays: day-first, as the Kaggle files
+        (("5/2/2010", "2010-02-05x"), ["2010-02-05", None]),  # the second is no date at all
+    ],
+)
+def test_the_date_format_is_decided_once_per_file(dates, read_as):
+    valid, rejected = load_lenient(_sales_dates(*dates), name="sales_2010.csv")
+    by_dept = dict(zip(valid["dept"], valid["week_date"].dt.strftime("%Y-%m-%d"), strict=True))
+    assert [by_dept.get(dept) for dept in range(1, len(dates) + 1)] == read_as
+    assert list(rejected["reason"]) == [
+        f"not a date (dd/mm/yyyy), got '{date}'"
+        for date, day in zip(dates, read_as, strict=True)
+        if day is None
+    ]
+
+
+@pytest.mark.parametrize(
+    ("dates", "reason"),
+    [
+        (
+            ("2010-02-05", "2010-02-12", "19/02/2010"),
+            "mixed date formats: line 2 ('2010-02-05') is yyyy-mm-dd, line 4 ('19/02/2010') is dd/mm/yyyy or "
+            "mm/dd/yyyy",
+        ),
+        (
+            ("05/02/2010", "19/02/2010", "02/26/2010"),
+            "mixed date formats: line 3 ('19/02/2010') can only be dd/mm/yyyy, line 4 ('02/26/2010') only "
+            "mm/dd/yyyy",
+        ),
+    ],
+)
+def test_a_file_mixing_date_formats_is_rejected_whole_naming_two_lines(dates, reason):
+    with pytest.raises(DataFileError) as raised:
+        load_lenient(_sales_dates(*dates), name="sales_2010.csv")
+    assert raised.value.reason == reason and raised.value.line is None
+
+
+def test_the_header_is_the_first_line_that_is_not_blank():
+    frame = load(b"\r\n  \r\n" + render("sales", line_end="\r\n"), name="train.csv")
+    pd.testing.assert_frame_equal(frame, expected_frame("sales"))
 
 
 def test_kind_comes_from_the_header_or_the_file_name():
@@ -136,11 +191,13 @@ SALES_HEADER = "Store,Dept,Date,Weekly_Sales,IsHoliday"
         (" \r\n\r\n", None, None, "empty file"),
         (f"{SALES_HEADER}\n\n", None, None, "header only"),
         ("Store;Dept;Date;Weekly_Sales;IsHoliday\n1;1;2010-02-05;10;FALSE\n", 1, None, "wrong delimiter"),
+        ("\n \nStore;Dept;Date;Weekly_Sales;IsHoliday\n1;1;2010-02-05;10;FALSE\n", 3, None, "delimiter"),
         ("Store,Dept,Date,IsHoliday\n1,1,2010-02-05,FALSE\n", 1, None, "missing column(s) Weekly_Sales"),
         (f"{SALES_HEADER},Note\n1,1,2010-02-05,10,FALSE,x\n", 1, None, "unexpected column(s) Note"),
         ("Store,Dept,Date,Date,Weekly_Sales,IsHoliday\n", 1, None, "repeated column(s) week_date"),
         (f"{SALES_HEADER}\n1,1,2010-02-05,10,FALSE\n1,1,2010-02-30,10,FALSE\n", 3, "Date", "not a date"),
-        (f"{SALES_HEADER}\n1,1,02/13/2010,10,FALSE\n", 2, "Date", "not a date"),
+        (f"{SALES_HEADER}\n1,1,31/02/2010,10,FALSE\n", 2, "Date", "not a date (dd/mm/yyyy)"),
+        (f"{SALES_HEADER}\n1,1,02/13/2010,10,FALSE\n", 2, "Date", "must be a Friday, got '02/13/2010'"),
         (f"{SALES_HEADER}\n1,1,2010/02/05,10,FALSE\n", 2, "Date", "not a date"),
         (f"{SALES_HEADER}\n1,1,5-2-10,10,FALSE\n", 2, "Date", "not a date"),
         (f"{SALES_HEADER}\n1,1,2010-02-04,10,FALSE\n", 2, "Date", "must be a Friday, got '2010-02-04'"),
@@ -156,7 +213,7 @@ SALES_HEADER = "Store,Dept,Date,Weekly_Sales,IsHoliday"
         (f"{SALES_HEADER}\n1,1,2010-02-05,10\n", 2, None, "expected 5 fields, found 4"),
         (f'{SALES_HEADER}\n1,1,2010-02-05,"10,FALSE\n', 2, None, "malformed quoting"),
         (
-            f"{SALES_HEADER}\n1,1,2010-02-05,10,FALSE\n1,1,05/02/2010,11,FALSE\n",
+            f"{SALES_HEADER}\n1,1,2010-02-05,10,FALSE\n1,1, 2010-02-05,11,FALSE\n",
             3,
             "Store,Dept,Date",
             "duplicate key (store, dept, week_date) of line 2",
@@ -252,3 +309,109 @@ def test_big_files_load_quickly():
     frame = load(("\n".join([SALES_HEADER, *rows]) + "\n").encode(), name="train.csv")
     assert len(frame) == 45 * 65 * 143
     assert frame["week_date"].nunique() == 143
+
+
+def _corrupt_deflate(data: bytes) -> bytes:
+    """Gzip data whose first deflate block has the reserved block type (zlib says "invalid block type")."""
+    return data[:10] + b"\xff" + data[11:]
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "reason"),
+    [
+        # Python's csv module refuses fields over 128 KiB: a header that long is garbage, not a crash.
+        (("Store," + "x" * 200_000 + "\n1,1\n").encode(), 1, "unreadable header"),
+        (_corrupt_deflate(gzip.compress(render("sales"))), None, "corrupt gzip data: "),
+    ],
+)
+def test_a_file_that_cannot_be_parsed_is_a_data_file_error(content, line, reason):
+    with pytest.raises(DataFileError) as raised:
+        load_lenient(content, "sales", name="sales_2010-02.csv")
+    assert raised.value.line == line and raised.value.reason.startswith(reason)
+
+
+def test_dates_beyond_the_nanosecond_range_get_the_range_reason():
+    content = f"{SALES_HEADER}\n1,1,9999-12-31,10,FALSE\n1,1,0001-01-05,10,FALSE\n".encode()
+    _, rejected = load_lenient(content, name="sales_2010-02.csv")
+    assert [reason.split(",")[0] for reason in rejected["reason"]] == [
+        "must be <= 2099-12-31",
+        "must be >= 1990-01-01",
+    ]
+
+
+def _gzip_of_zeros(head: bytes, megabytes: int) -> bytes:
+    """A gzip bomb: ``head`` then ``megabytes`` MB of zero bytes, a thousandth of that compressed."""
+    stream = zlib.compressobj(9, zlib.DEFLATED, 31)
+    zeros = bytes(2**20)
+    return stream.compress(head) + b"".join(stream.compress(zeros) for _ in range(megabytes)) + stream.flush()
+
+
+def test_gzip_is_inflated_only_up_to_the_cap():
+    from retailstream.loading.formats import parse_object
+
+    bomb = _gzip_of_zeros(f"{SALES_HEADER}\n".encode(), 64)
+    tracemalloc.start()
+    try:
+        for parse in (
+            lambda: load_lenient(bomb, "sales", name="s.csv.gz", max_inflated_mb=2),
+            lambda: parse_object(bomb, "sales", "s.csv.gz", max_inflated_mb=2),
+        ):
+            with pytest.raises(DataFileError, match="s.csv.gz: gzip data inflates beyond 2 MB"):
+                parse()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 2**20  # never the 64 MB the bomb holds
+
+
+def test_gzip_members_and_zero_padding_inflate_like_gunzip():
+    text = render("sales")
+    header, rest = text.split(b"\n", 1)
+    assert len(load(gzip.compress(header + b"\n") + gzip.compress(rest) + bytes(8))) == len(RECORDS["sales"])
+    with pytest.raises(DataFileError, match="corrupt gzip data"):
+        load(gzip.compress(text) + b"trailing garbage")
+    with pytest.raises(DataFileError, match="corrupt gzip data"):
+        load(gzip.compress(text)[:-12])
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "reason"),
+    [
+        ("Weekly_Sales", "\u0661\u0662\u0663.\u0665", "not a number"),  # Arabic-Indic digits
+        ("Weekly_Sales", "\uff11\uff12\uff13", "not a number"),  # full-width digits
+        ("Weekly_Sales", "1_000", "not a number"),
+        ("Weekly_Sales", "Infinity", "not a number"),
+        ("Store", "\u0661", "not an integer"),
+        ("Dept", "\uff11", "not an integer"),
+        ("Date", "\uff12\uff10\uff11\uff10-02-05", "not a date"),
+        ("Date", "\u0660\u0665/\u0660\u0662/\u0662\u0660\u0661\u0660", "not a date"),
+    ],
+)
+def test_numbers_and_dates_are_ascii_digits_only(column, value, reason):
+    fields = {"Store": "1", "Dept": "1", "Date": "2010-02-05", "Weekly_Sales": "10", "IsHoliday": "FALSE"}
+    fields[column] = value
+    content = f"{SALES_HEADER}\n{','.join(fields.values())}\n".encode()
+    with pytest.raises(DataFileError) as raised:
+        load(content, name="sales_2010-02.csv")
+    assert raised.value.column == column and raised.value.reason.startswith(reason)
+
+
+def test_values_are_trimmed_of_spaces_and_tabs_only():
+    content = f"{SALES_HEADER}\n 1\t,\t1 ,2010-02-05, \t12.50\t , FALSE\n1,2,2010-02-05,\u00a012.50,TRUE\n"
+    valid, rejected = load_lenient(content.encode(), name="sales_2010-02.csv")
+    assert valid[["dept", "weekly_sales"]].values.tolist() == [[1, 12.5]]
+    assert rejected["reason"].tolist() == ["not a number, got '\u00a012.50'"]
+
+
+def test_a_huge_value_is_cut_short_in_the_reason_and_kept_whole_in_raw():
+    line = f"1,1,2010-02-05,{'9' * 100_000}x,FALSE"
+    _, rejected = load_lenient(f"{SALES_HEADER}\n{line}\n".encode(), name="s.csv")
+    [reason] = rejected["reason"]
+    assert reason.startswith("not a number, got '9999") and len(reason) < 200
+    assert rejected["raw"].tolist() == [line]
+    with pytest.raises(DataFileError) as raised:
+        load_lenient(f"{SALES_HEADER},{'x' * 100_000}\n1,1,2010-02-05,1,FALSE,1\n".encode(), name="s.csv")
+    assert (
+        raised.value.reason.startswith("sales file: unexpected column(s) xxx")
+        and len(raised.value.reason) < 200
+    )

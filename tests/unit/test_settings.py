@@ -31,6 +31,32 @@ def test_secrets_are_generated_once(tmp_path: Path):
     assert len(set(values)) == len(values) and all(len(v) >= 20 for v in values)
 
 
+def test_the_dependency_free_secrets_script_generates_the_same_names(tmp_path: Path):
+    """images/secrets.sh is `retailstream secrets` for a host with only Docker and make."""
+    import subprocess
+
+    from retailstream.settings import PROJECT_ROOT
+
+    env = tmp_path / ".env"
+    env.write_text("RETAILSTREAM_LAB=compose\nRETAILSTREAM_JUPYTER_TOKEN=kept-as-it-is\n")
+    script = PROJECT_ROOT / "images" / "secrets.sh"
+    first = subprocess.run(["sh", str(script), str(env)], capture_output=True, text=True, check=True)
+    assert set(first.stdout.removeprefix("generated:").split()) == set(GENERATED_SECRETS) - {"jupyter_token"}
+    lines = dict(line.split("=", 1) for line in env.read_text().splitlines() if "=" in line)
+    assert set(lines) == {f"RETAILSTREAM_{n.upper()}" for n in GENERATED_SECRETS} | {"RETAILSTREAM_LAB"}
+    assert lines["RETAILSTREAM_JUPYTER_TOKEN"] == "kept-as-it-is"
+    assert all(
+        len(v) >= 20 for k, v in lines.items() if k not in ("RETAILSTREAM_LAB", "RETAILSTREAM_JUPYTER_TOKEN")
+    )
+    assert oct(env.stat().st_mode & 0o777) == "0o600"
+    again = subprocess.run(["sh", str(script), str(env)], capture_output=True, text=True, check=True)
+    assert (
+        again.stdout == ""
+        and dict(line.split("=", 1) for line in env.read_text().splitlines() if "=" in line) == lines
+    )
+    assert ensure_env_file(env) == []  # the Python side finds nothing missing either
+
+
 def test_env_example_documents_every_setting():
     from retailstream.settings import PROJECT_ROOT, env_example
 
@@ -75,3 +101,9 @@ def test_the_lab_endpoint_follows_the_moto_port(monkeypatch):
     assert Settings().aws_endpoint_url == "http://127.0.0.1:25000"
     monkeypatch.setenv("RETAILSTREAM_AWS_ENDPOINT_URL", "http://moto:5000")
     assert Settings().aws_endpoint_url == "http://moto:5000"
+
+
+def test_the_loader_default_gzip_cap_is_the_settings_default():
+    from retailstream.datasets.loader import MAX_INFLATED_MB
+
+    assert Settings.model_fields["max_inflated_mb"].default == MAX_INFLATED_MB

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import gzip
 import io
 import json
@@ -67,8 +68,8 @@ def test_json_lines_keep_their_own_line_numbers():
         '{"Store": 1, "Dept": 1, "Date": "2010-02-05", "Weekly_Sales": 1.5, "IsHoliday": false}',
         "",
         "{not json",
-        '{"Store": 1, "Dept": 2, "Date": "12/02/2010", "Weekly_Sales": "x", "IsHoliday": true}',
-        '{"Store": 1, "Dept": 3, "Date": "12/02/2010", "Weekly_Sales": 2, "IsHoliday": null}',
+        '{"Store": 1, "Dept": 2, "Date": "2010-02-12", "Weekly_Sales": "x", "IsHoliday": true}',
+        '{"Store": 1, "Dept": 3, "Date": "2010-02-12", "Weekly_Sales": 2, "IsHoliday": null}',
     ]
     parsed = parse_object("\n".join(lines).encode(), "sales", "k")
     assert parsed.format == "jsonl" and len(parsed.valid) == 1
@@ -113,3 +114,74 @@ def test_lambda_zip_is_reproducible_and_holds_the_handler():
     module = HANDLER.rpartition(".")[0].replace(".", "/") + ".py"
     assert module in names and "pymysql/connections.py" in names
     assert not any(n.startswith("retailstream/lab/") or n.endswith("cli.py") for n in names)
+
+
+def test_parquet_dates_outside_pandas_range_are_rejected_rows():
+    frame = _sales([(1, 1, "2010-02-05", 10.0, False), (1, 2, "2010-02-05", 10.0, False)])
+    table = pa.Table.from_pandas(frame, schema=arrow_schema("sales"), preserve_index=False)
+    days = pa.array([datetime.date(2010, 2, 5), datetime.date(5000, 1, 3)], pa.date32())
+    buffer = io.BytesIO()
+    pq.write_table(table.set_column(2, "week_date", days), buffer)
+    parsed = parse_object(buffer.getvalue(), "sales", "k")
+    assert len(parsed.valid) == 1
+    assert [(r.row, r.reason) for r in parsed.rejected] == [(2, "week_date must be <= 2099-12-31")]
+
+
+def test_json_nested_too_deeply_is_a_rejected_line():
+    good = '{"Store": 1, "Dept": 1, "Date": "2010-02-05", "Weekly_Sales": 1.5, "IsHoliday": false}'
+    parsed = parse_object(f"{good}\n{'[' * 100_000}{']' * 100_000}\n".encode(), "sales", "k")
+    assert len(parsed.valid) == 1
+    assert [(r.row, r.reason.split(":")[0]) for r in parsed.rejected] == [(2, "not valid JSON")]
+
+
+def test_parquet_that_would_inflate_beyond_the_cap_is_rejected_from_its_footer():
+    frame = _sales([(1, 1, "2010-02-05", 10.0, False)] * 60_000)  # run-length encoded: a few KB
+    data = _parquet(frame)
+    assert len(data) < 2**16
+    with pytest.raises(DataFileError, match="Parquet data inflates beyond 2 MB"):
+        parse_object(data, "sales", "k", max_inflated_mb=2)
+    assert parse_object(data, "sales", "k").rows_in == 60_000
+
+
+def test_a_file_rejected_whole_is_quarantined_with_the_rows_it_held():
+    from retailstream.cleaning.merge import _parse
+
+    header = "Store,Dept,Date,Weekly_Sales,IsHoliday\n"
+    rows = "".join(f"1,{dept},2010-02-05,{dept * 1037.25:.2f},FALSE\n" for dept in range(1, 61))
+    compressed = gzip.compress((header + rows).encode())
+    cases = [
+        ((header + rows + "1,61,2010-02-05,caf\xe9,FALSE\n").encode("latin-1"), 61, True),
+        ((header + rows).encode("utf-16"), 60, True),
+        (compressed[: len(compressed) // 2], None, False),  # truncated: the rows inflated before the end
+    ]
+    for data, held, exact in cases:
+        parsed = _parse(RawFile("raw/sales/x.csv", "sales/x.csv", "e", 0.0, data), "sales", None, "r1", 1024)
+        [record] = parsed.rejected
+        assert parsed.valid is None and parsed.rows_in == record["rows"]
+        assert record["rows_exact"] is exact
+        if exact:
+            assert record["rows"] == held
+        else:
+            assert 0 < record["rows"] < 60
+
+
+def test_json_lines_end_only_at_line_feeds_and_each_record_is_checked_as_a_record():
+    def line(dept, sales, holiday=False):
+        record = {"Store": 1, "Dept": dept, "Date": "2010-02-05", "Weekly_Sales": sales, "IsHoliday": holiday}
+        return json.dumps(record, ensure_ascii=False)
+
+    lines = [
+        line(1, 1.5),
+        line(2, "12\n50"),  # a line break inside a string value (escaped in the JSON text)
+        line(3, 2.5, "no\u2028pe"),  # U+2028 raw inside a string: not a line end in JSON lines
+        line(4, 3.5, "x\u2029y"),
+        line(5, 4.5),
+    ]
+    parsed = parse_object("\r\n".join(lines).encode(), "sales", "k")
+    assert parsed.rows_in == 5 and parsed.valid["dept"].tolist() == [1, 5]
+    assert [(r.row, r.reason) for r in parsed.rejected] == [
+        (2, "Weekly_Sales: not a number, got '12\n50'"),
+        (3, "IsHoliday: not TRUE or FALSE, got 'no\u2028pe'"),
+        (4, "IsHoliday: not TRUE or FALSE, got 'x\u2029y'"),
+    ]
+    assert [r.raw for r in parsed.rejected] == lines[1:4]

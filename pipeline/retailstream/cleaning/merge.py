@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from retailstream.datasets.contract import arrow_schema, contract, pandas_dtypes
-from retailstream.datasets.loader import DataFileError, load_lenient
+from retailstream.datasets.loader import DataFileError, count_data_rows, load_lenient
 from retailstream.s3util import S3Location, iter_objects
 from retailstream.settings import Settings
 
@@ -130,7 +130,15 @@ def clean_merge(locations: Locations, run_id: str, s3, s: Settings) -> dict:
             for f in listing.values()
             if (kind != "stores" and stores_changed) or seen.get(f.key, {}).get("etag") != f.etag
         ]
-        parsed = _parse_all(s3, locations, kind, changed, None if kind == "stores" else known_stores, run_id)
+        parsed = _parse_all(
+            s3,
+            locations,
+            kind,
+            changed,
+            None if kind == "stores" else known_stores,
+            run_id,
+            s.max_inflated_mb,
+        )
         affected = {p: None for key in gone for p in _partitions(seen[key])}
         if fresh:
             affected.update(dict.fromkeys(_curated_partitions(s3, locations, s, kind)))
@@ -145,7 +153,15 @@ def clean_merge(locations: Locations, run_id: str, s3, s: Settings) -> dict:
             for f in listing.values()
             if f.key not in changed_keys and affected.keys() & set(_partitions(seen[f.key]))
         ]
-        carried = _parse_all(s3, locations, kind, feeding, None if kind == "stores" else known_stores, run_id)
+        carried = _parse_all(
+            s3,
+            locations,
+            kind,
+            feeding,
+            None if kind == "stores" else known_stores,
+            run_id,
+            s.max_inflated_mb,
+        )
         c = counts[kind]
         c.files = len(parsed)
         c.files_rejected = sum(1 for p in parsed if p.valid is None)
@@ -236,7 +252,7 @@ def _curated_partitions(s3, locations: Locations, s: Settings, kind: str) -> lis
     return sorted(found)
 
 
-def _parse_all(s3, locations, kind, pending, known_stores, run_id) -> list[Parsed]:
+def _parse_all(s3, locations, kind, pending, known_stores, run_id, max_inflated_mb) -> list[Parsed]:
     def fetch(file: RawFile) -> RawFile:
         response = s3.get_object(Bucket=locations.raw.bucket, Key=file.key, IfMatch=f'"{file.etag}"')
         file.data = response["Body"].read()
@@ -244,17 +260,24 @@ def _parse_all(s3, locations, kind, pending, known_stores, run_id) -> list[Parse
 
     with ThreadPoolExecutor(_READERS) as pool:
         fetched = list(pool.map(fetch, sorted(pending, key=lambda f: f.rank)))
-    return [_parse(file, kind, known_stores, run_id) for file in fetched]
+    return [_parse(file, kind, known_stores, run_id, max_inflated_mb) for file in fetched]
 
 
-def _parse(file: RawFile, kind: str, known_stores, run_id: str) -> Parsed:
+def _parse(file: RawFile, kind: str, known_stores, run_id: str, max_inflated_mb: float) -> Parsed:
     try:
-        valid, rejected = load_lenient(file.data, kind, name=file.key, known_stores=known_stores)
+        valid, rejected = load_lenient(
+            file.data, kind, name=file.key, known_stores=known_stores, max_inflated_mb=max_inflated_mb
+        )
     except DataFileError as error:
-        rows = _data_lines(file.data)
+        # The whole file is quarantined: its record says how many rows it held (a lower bound when only
+        # part of its gzip data inflated), so the run still reconciles without losing them.
+        rows, exact = count_data_rows(file.data, max_inflated_mb)
         record = {"source_key": file.key, "line": error.line, "column": error.column, "reason": error.reason}
-        log.warning("clean.file_rejected key=%s reason=%s rows=%d", file.key, error.reason, rows)
-        return Parsed(file, None, [{**record, "raw": None, "run_id": run_id, "rows": rows}], rows)
+        log.warning(
+            "clean.file_rejected key=%s reason=%s rows=%d rows_exact=%s", file.key, error.reason, rows, exact
+        )
+        record.update(raw=None, run_id=run_id, rows=rows, rows_exact=exact)
+        return Parsed(file, None, [record], rows)
     records = [
         {
             "source_key": file.key,
@@ -268,16 +291,6 @@ def _parse(file: RawFile, kind: str, known_stores, run_id: str) -> Parsed:
     ]
     valid = valid.assign(source_key=file.key)
     return Parsed(file, valid, records, len(valid) + len(records))
-
-
-def _data_lines(data: bytes) -> int:
-    """How many rows a file that is rejected as a whole carried (0 when it cannot even be read)."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return 0
-    lines = [line for line in re.split(r"\r\n|\r|\n", text) if line.strip()]
-    return max(0, len(lines) - 1)
 
 
 def _partition_of(kind: str) -> Callable[[pd.DataFrame], pd.Series | list]:

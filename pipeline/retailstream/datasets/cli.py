@@ -89,12 +89,13 @@ def prepare(scale: int = SCALE, seed: int = SEED, out: Path | None = OUT) -> Non
     """Split real Kaggle files found in <out>/ into <out>/incoming, else generate (idempotent)."""
     from retailstream.datasets.generator import GenerationRequest
     from retailstream.datasets.prepare import prepare as prepare_tree
+    from retailstream.settings import get_settings
 
     request = GenerationRequest(scale=scale, seed=seed)
     datasets_dir = _datasets_dir(out)
     started = time.perf_counter()
     with _reported_errors(), _store_progress(request.store_count) as advance:
-        outcome = prepare_tree(datasets_dir, request, advance)
+        outcome = prepare_tree(datasets_dir, request, advance, get_settings().max_inflated_mb)
     source = outcome.manifest["source"]
     typer.echo(f"{outcome.action} ({source} data)")
     for note in outcome.notes:

@@ -9,6 +9,7 @@ are imported inside the functions that use them, so importing this module never 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -62,8 +63,17 @@ class DatasetContract:
 
 # Dates outside this window can only be typos (a two-digit year, swapped fields).
 _SANE_DATES = {"minimum": date(1990, 1, 1), "maximum": date(2099, 12, 31)}
+# What the storage types hold: RDS (rds/schema.sql), int32 in pandas, Arrow, Spark and Hive, and Hive's
+# DOUBLE for the feature columns. Every numeric column is bounded within its types, so a valid value can
+# always be stored, and an infinite one is never valid (a test checks the bounds against schema.sql).
+_SMALLINT_UNSIGNED_MAX = 65_535
+_INT32_MAX = 2**31 - 1
+_DECIMAL_12_2 = {"minimum": -9_999_999_999.99, "maximum": 9_999_999_999.99}
+_FINITE = {"minimum": -sys.float_info.max, "maximum": sys.float_info.max}
 
-_STORE = ColumnSpec("store", "Store", "int", minimum=1, description="store number")
+_STORE = ColumnSpec(
+    "store", "Store", "int", minimum=1, maximum=_SMALLINT_UNSIGNED_MAX, description="store number"
+)
 _WEEK_DATE = ColumnSpec(
     "week_date", "Date", "date", friday=True, description="the Friday of the week", **_SANE_DATES
 )
@@ -76,13 +86,14 @@ _IS_HOLIDAY = ColumnSpec(
 
 
 def _markdown(number: int) -> ColumnSpec:
-    # Negative markdowns occur in the source data (reversed promotions), so they have no lower bound.
+    # Negative markdowns occur in the source data (reversed promotions): only Hive's DOUBLE bounds them.
     return ColumnSpec(
         f"markdown{number}",
         f"MarkDown{number}",
         "float",
         nullable=True,
         description=f"promotional markdown {number} in USD; missing before 2011-11-11",
+        **_FINITE,
     )
 
 
@@ -113,8 +124,11 @@ CONTRACTS: dict[str, DatasetContract] = {
                 _STORE,
                 ColumnSpec("dept", "Dept", "int", minimum=1, maximum=99, description="department number"),
                 _WEEK_DATE,
-                # Negative weekly sales are returns exceeding sales: valid data, hence no bounds.
-                ColumnSpec("weekly_sales", "Weekly_Sales", "float", description="USD, two decimals"),
+                # Negative weekly sales are returns exceeding sales, valid data: only the RDS column's
+                # DECIMAL(12, 2) bounds them.
+                ColumnSpec(
+                    "weekly_sales", "Weekly_Sales", "float", description="USD, two decimals", **_DECIMAL_12_2
+                ),
                 _IS_HOLIDAY,
             ),
             key=("store", "dept", "week_date"),
@@ -172,7 +186,14 @@ CONTRACTS: dict[str, DatasetContract] = {
             (
                 _STORE,
                 _WEEK_DATE,
-                ColumnSpec("customers", "Customers", "int", minimum=0, description="customer visits"),
+                ColumnSpec(
+                    "customers",
+                    "Customers",
+                    "int",
+                    minimum=0,
+                    maximum=_INT32_MAX,
+                    description="customer visits",
+                ),
             ),
             key=("store", "week_date"),
             description="weekly customer visits per store (synthetic only: the Kaggle data has none)",
@@ -242,7 +263,10 @@ class RowRule:
 
 
 def _format_bound(bound: Bound) -> str:
-    return bound.isoformat() if isinstance(bound, date) else f"{bound:g}"
+    if isinstance(bound, date):
+        return bound.isoformat()
+    short = f"{bound:g}"
+    return short if float(short) == bound else repr(bound)  # 9999999999.99, not 1e+10
 
 
 def row_rules(kind: str) -> tuple[RowRule, ...]:

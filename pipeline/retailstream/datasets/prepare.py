@@ -16,7 +16,7 @@ import pandas as pd
 
 from retailstream.datasets import layout
 from retailstream.datasets.generator import GENERATOR_VERSION, GenerationRequest, generate
-from retailstream.datasets.loader import KNOWN_FILE_NAMES, load
+from retailstream.datasets.loader import KNOWN_FILE_NAMES, MAX_INFLATED_MB, load
 from retailstream.fingerprint import file_sha256
 
 REAL_KINDS = ("stores", "sales", "features")
@@ -56,7 +56,9 @@ def prepare(
     datasets_dir: Path,
     request: GenerationRequest,
     on_store_done: Callable[[int], None] = lambda store: None,
+    max_inflated_mb: float = MAX_INFLATED_MB,
 ) -> PrepareOutcome:
+    """``max_inflated_mb``: what a gzip-compressed real file may inflate to (setting max_inflated_mb)."""
     real = find_real_files(datasets_dir)
     incoming = datasets_dir / layout.INCOMING_DIR
     current = layout.read_manifest(incoming)
@@ -80,7 +82,8 @@ def prepare(
         wanted = {"source": "kaggle", "inputs": inputs}
         if _up_to_date(incoming, current, wanted):
             return PrepareOutcome("up to date", current, [NO_TRAFFIC_NOTE])
-        return PrepareOutcome("split", split_real_files(datasets_dir, real, inputs), [NO_TRAFFIC_NOTE])
+        split = split_real_files(datasets_dir, real, inputs, max_inflated_mb)
+        return PrepareOutcome("split", split, [NO_TRAFFIC_NOTE])
 
     wanted = {"source": "synthetic", "generator_version": GENERATOR_VERSION, "request": request.describe()}
     if _up_to_date(incoming, current, wanted):
@@ -94,12 +97,14 @@ def _up_to_date(incoming: Path, manifest: dict | None, wanted: dict) -> bool:
     return layout.tree_matches_manifest(incoming, manifest)
 
 
-def split_real_files(datasets_dir: Path, real: dict[str, Path], inputs: list[dict]) -> dict:
+def split_real_files(
+    datasets_dir: Path, real: dict[str, Path], inputs: list[dict], max_inflated_mb: float
+) -> dict:
     """Write the real files as the generator's tree: stores, features per year, sales per store and month."""
-    stores = load(real["stores"]).sort_values("store")
+    stores = load(real["stores"], max_inflated_mb=max_inflated_mb).sort_values("store")
     known = stores["store"].tolist()
-    features = load(real["features"], known_stores=known)
-    sales = load(real["sales"], known_stores=known)
+    features = load(real["features"], known_stores=known, max_inflated_mb=max_inflated_mb)
+    sales = load(real["sales"], known_stores=known, max_inflated_mb=max_inflated_mb)
 
     staged = datasets_dir / f".{layout.INCOMING_DIR}.staging"
     shutil.rmtree(staged, ignore_errors=True)

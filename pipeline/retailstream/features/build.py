@@ -1,17 +1,19 @@
 """The PySpark feature job: raw feature CSVs in HDFS → Hive ``retail.features`` (Parquet, by year).
 
-Everything runs as Spark SQL functions over the whole input (no Python UDFs; only counts reach the
-driver):
+Everything runs as Spark SQL functions over the whole input (no Python UDFs; only counts, and a few
+values per file for the date format, reach the driver):
 
 1. read every ``*.csv`` of the raw area as text, columns named by the contract's headers (a typed read
    would turn an unparsable value into a NULL without a reason). A file whose header differs from the
    contract's fails the job (a file-level problem); a row with the wrong number of fields is kept whole
    for quarantine;
-2. type each column into ``contract.spark_schema(kind, all_nullable=True)``: ``NA`` or empty → NULL;
-   integers by the loader's pattern, numbers must be finite, dates ``yyyy-mm-dd`` or ``dd/mm/yyyy``
-   (decided per value), booleans TRUE/FALSE in any case;
-3. a row's rejection reason is the first of: wrong field count, an unparsable value, the first broken
-   contract rule (``contract.spark_rejection_reason`` — the contract is the only source of rules);
+2. type each column into ``contract.spark_schema(kind, all_nullable=True)`` by the pandas loader's rules
+   (``datasets.textvalues``): ``NA`` or empty → NULL; ASCII integers and numbers by its patterns, dates
+   in the one format of their file (``textvalues.decide_date_format`` on the file's date counts),
+   booleans TRUE/FALSE in any case;
+3. a row's rejection reason is the first of: its file mixes date formats (every row of it is
+   quarantined), wrong field count, an unparsable value, the first broken contract rule
+   (``contract.spark_rejection_reason`` — the contract is the only source of rules);
 4. valid rows are deduplicated on the key (store, week_date): the row of the newest file (greatest
    name, e.g. a ``_v2`` resubmission) wins, ties broken by the row's values so every run keeps the same
    row; the others are kept in quarantine as duplicates, so nothing is lost;
@@ -30,7 +32,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from retailstream import clients
+from retailstream.datasets import textvalues
 from retailstream.datasets.contract import ColumnSpec, contract, spark_rejection_reason, spark_schema
+from retailstream.datasets.textvalues import ANY_DATE_FORMAT, PARSE_FAILURES, anchored
 from retailstream.features.upload import features_hdfs_dir
 from retailstream.monitoring.metrics import stage_run
 from retailstream.settings import Settings, get_settings
@@ -54,17 +58,9 @@ FINGERPRINT = "retailstream.fingerprint"
 FINGERPRINT_COUNTS = "retailstream.fingerprint.counts"
 PARTITION = "year"
 LOADED, QUARANTINED, DUPLICATE = "loaded", "quarantined", "duplicate"
-# Same wording as the loader's parse failures (retailstream.datasets.loader).
-PARSE_FAILURES = {
-    "int": "not an integer",
-    "float": "not a number",
-    "date": "not a date (yyyy-mm-dd or dd/mm/yyyy)",
-    "bool": "not TRUE or FALSE",
-}
-_INTEGER = r"^[+-]?\d{1,9}$"
-_ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
-_DAY_FIRST_DATE = r"^\d{1,2}/\d{1,2}/\d{4}$"
 _CORRUPT = "_corrupt_record"
+# Per source file: its date format's name, or why the whole file is quarantined.
+_DATE_FORMAT, _FILE_REASON = "_date_format", "_file_reason"
 
 
 @dataclass
@@ -97,8 +93,8 @@ QUARANTINE_COLUMNS = [
 def _missing_as_null(column: Column) -> Column:
     from pyspark.sql import functions as F
 
-    text = F.trim(column)
-    return F.when(text.isNull() | (text == "") | (F.upper(text) == "NA"), None).otherwise(text)
+    text = F.trim(column, F.lit(textvalues.PADDING))
+    return F.when(text.isNull() | (text == "") | (F.upper(text) == textvalues.MISSING), None).otherwise(text)
 
 
 def _typed(spec: ColumnSpec, text: Column) -> Column:
@@ -106,22 +102,110 @@ def _typed(spec: ColumnSpec, text: Column) -> Column:
     from pyspark.sql import functions as F
 
     if spec.type == "int":
-        return F.when(text.rlike(_INTEGER), text.cast("int"))
+        return F.when(text.rlike(anchored(textvalues.INTEGER)), text.cast("int"))
     if spec.type == "float":
-        number = text.try_cast("double")
-        return F.when(~F.isnan(number) & (F.abs(number) != F.lit(float("inf"))), number)
+        # Infinity from an overflow (1e999) stays: the contract's bounds reject it, as in pandas.
+        return F.when(text.rlike(anchored(textvalues.NUMBER)), text.try_cast("double"))
     if spec.type == "date":
+        date_format = F.col(_DATE_FORMAT)  # the file's, never decided value by value
         return F.coalesce(
-            F.when(text.rlike(_ISO_DATE), F.try_to_date(text, "yyyy-MM-dd")),
-            F.when(text.rlike(_DAY_FIRST_DATE), F.try_to_date(text, "d/M/yyyy")),
+            *(
+                F.when(
+                    (date_format == known.name) & text.rlike(anchored(known.pattern)),
+                    F.try_to_date(text, known.spark),
+                )
+                for known in textvalues.DATE_FORMATS
+            )
         )
     if spec.type == "bool":
-        return F.when(F.upper(text) == "TRUE", F.lit(True)).when(F.upper(text) == "FALSE", F.lit(False))
+        flags = [
+            F.when(F.upper(text) == spelled, F.lit(value)) for spelled, value in textvalues.FLAGS.items()
+        ]
+        return F.coalesce(*flags)
     return text
 
 
-def read_raw(spark: SparkSession, path: str) -> DataFrame:
-    """Every ``*.csv`` under ``path`` as text columns named by the contract headers, plus the file."""
+def _parse_failure(spec: ColumnSpec) -> Column:
+    from pyspark.sql import functions as F
+
+    if spec.type == "date":
+        expected = F.coalesce(F.col(_DATE_FORMAT), F.lit(ANY_DATE_FORMAT))
+        return F.format_string(PARSE_FAILURES["date"], expected)
+    return F.lit(PARSE_FAILURES[spec.type])
+
+
+def _file_date_formats(raw: DataFrame, text: Column) -> DataFrame:
+    """Per source file, the date format ``textvalues.decide_date_format`` picks from all of its dates
+    (``text``; NULL when none looks like a date), or the reason a file mixing formats is quarantined."""
+    from pyspark.sql import functions as F
+
+    split = F.col(_CORRUPT).isNull()  # a row of the wrong width has no date column to trust
+    slash = split & text.rlike(anchored(textvalues.SLASH_DATE))
+    first, second = (F.regexp_extract(text, textvalues.SLASH_DATE, group).try_cast("int") for group in (1, 2))
+
+    def example(condition: Column) -> Column:
+        return F.min(F.when(condition, F.concat(F.lit("'"), text, F.lit("'"))))
+
+    def fridays(reading: textvalues.DateFormat) -> Column:
+        return F.count(F.when(slash & (F.dayofweek(F.try_to_date(text, reading.spark)) == 6), True))
+
+    evidence = raw.groupBy("source_file").agg(
+        example(split & text.rlike(anchored(textvalues.ISO.pattern))).alias("iso"),
+        example(slash).alias("slash"),
+        example(slash & (first > 12)).alias("day_first"),
+        example(slash & (second > 12)).alias("month_first"),
+        fridays(textvalues.DAY_FIRST).alias("day_first_fridays"),
+        fridays(textvalues.MONTH_FIRST).alias("month_first_fridays"),
+    )
+    decided = []
+    for row in evidence.collect():
+        facts = row.asDict()
+        source_file = facts.pop("source_file")
+        try:
+            date_format = textvalues.decide_date_format(textvalues.DateEvidence(**facts))
+        except textvalues.MixedDateFormats as error:
+            decided.append((source_file, None, str(error)))
+        else:
+            decided.append((source_file, date_format.name if date_format else None, None))
+    schema = f"source_file string, {_DATE_FORMAT} string, {_FILE_REASON} string"
+    return raw.sparkSession.createDataFrame(decided, schema)
+
+
+@dataclass(frozen=True)
+class RejectedFile:
+    path: str
+    rows: int  # the data rows it held (a lower bound when it could not be read to the end)
+    reason: str
+
+
+def screen_files(s: Settings, folder: str) -> tuple[list[str], list[RejectedFile]]:
+    """The feature files Spark can read row by row, and those rejected as a whole (not UTF-8 text, empty,
+    another dataset's or a broken header…, as the loader decides): one bad file is quarantined with its
+    reason instead of failing the job for every file. Feature files are small: each is read once here."""
+    from retailstream.datasets.loader import DataFileError, check_file, count_data_rows
+
+    client = clients.hdfs_client(s)
+    readable, rejected = [], []
+    for name in sorted(n for n in client.list(folder) if n.endswith(".csv") and not n.startswith(("_", "."))):
+        path = posixpath.join(folder, name)
+        with client.read(path) as reader:
+            data = reader.read()
+        try:
+            check_file(data, KIND, name=name, max_inflated_mb=s.max_inflated_mb)
+        except DataFileError as error:
+            rows, exact = count_data_rows(data, s.max_inflated_mb)
+            held = f"{rows} rows" if exact else f"at least {rows} rows"
+            rejected.append(
+                RejectedFile(f"{s.hdfs_url}{path}", rows, f"file rejected ({held}): {error.reason}")
+            )
+            log.warning("features.file_rejected path=%s reason=%s", path, error.reason)
+        else:
+            readable.append(f"{s.hdfs_url}{path}")
+    return readable, rejected
+
+
+def read_raw(spark: SparkSession, paths: list[str]) -> DataFrame:
+    """The CSV files ``paths`` as text columns named by the contract headers, plus the file."""
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
@@ -130,14 +214,15 @@ def read_raw(spark: SparkSession, path: str) -> DataFrame:
         [T.StructField(header, T.StringType()) for header in dataset.headers]
         + [T.StructField(_CORRUPT, T.StringType())]
     )
+    if not paths:
+        return spark.createDataFrame([], schema.add("source_file", T.StringType()))
     return (
         spark.read.schema(schema)
         .option("header", True)
         .option("enforceSchema", False)  # a file with other headers fails instead of loading shifted
         .option("mode", "PERMISSIVE")
         .option("columnNameOfCorruptRecord", _CORRUPT)
-        .option("pathGlobFilter", "*.csv")
-        .csv(path)
+        .csv(paths)
         .withColumn("source_file", F.col("_metadata.file_path"))
     )
 
@@ -153,6 +238,9 @@ def classify(raw: DataFrame) -> DataFrame:
     # parsed here into the type the contract's Spark schema declares.
     schema = spark_schema(KIND, all_nullable=True)
     texts = {spec.name: _missing_as_null(F.col(spec.header)) for spec in dataset.columns}
+    # The date format is decided per file, from its one date column (the unpacking fails if there were more).
+    (date_spec,) = (spec for spec in dataset.columns if spec.type == "date")
+    raw = raw.join(F.broadcast(_file_date_formats(raw, texts[date_spec.name])), "source_file", "left")
     typed = {
         spec.name: _typed(spec, texts[spec.name]).cast(schema[spec.name].dataType) for spec in dataset.columns
     }
@@ -160,10 +248,12 @@ def classify(raw: DataFrame) -> DataFrame:
     parse_reasons = [
         F.when(
             texts[spec.name].isNotNull() & typed[spec.name].isNull(),
-            F.concat(F.lit(f"{spec.name} {PARSE_FAILURES[spec.type]}, got '"), texts[spec.name], F.lit("'")),
+            F.concat(
+                F.lit(f"{spec.name} "), _parse_failure(spec), F.lit(", got '"), texts[spec.name], F.lit("'")
+            ),
         )
         for spec in dataset.columns
-        if spec.type in PARSE_FAILURES
+        if spec.type != "string"
     ]
     parsed = raw.select(
         *(typed[spec.name].alias(spec.name) for spec in dataset.columns),
@@ -173,6 +263,7 @@ def classify(raw: DataFrame) -> DataFrame:
             F.concat_ws(",", *(F.coalesce(F.col(header), F.lit("")) for header in dataset.headers)),
         ).alias("raw"),
         F.coalesce(
+            F.col(_FILE_REASON),
             F.when(
                 F.col(_CORRUPT).isNotNull(),
                 F.concat(F.lit(f"expected {width} fields, found "), field_count.cast("string")),
@@ -240,7 +331,7 @@ def build_features_table(
     report = FeaturesReport(qualified(database, table), qualified(database, quarantine_table))
     digest = fingerprint.combine(
         fingerprint.hdfs_digest([folder], s),
-        fingerprint.code_digest(sys.modules[__name__], contract_module),
+        fingerprint.code_digest(sys.modules[__name__], contract_module, textvalues),
         report.table,
         report.quarantine_table,
     )
@@ -268,7 +359,6 @@ def build_features_table(
         from retailstream.spark import get_spark
 
         spark = get_spark("retailstream-features")
-    path = f"{s.hdfs_url}{folder}"
     with stage_run("features_hive", s) as run:
         ensure_database(spark, database, s)
         spark.sql(
@@ -282,7 +372,9 @@ def build_features_table(
         )
         spark.sql(create_table_sql(database, quarantine_table, QUARANTINE_COLUMNS))
 
-        outcome = classify(read_raw(spark, posixpath.join(path, ""))).persist()
+        readable, rejected = screen_files(s, folder)
+        report.rows_in = report.rows_quarantined = sum(file.rows for file in rejected)
+        outcome = classify(read_raw(spark, readable)).persist()
         try:
             for row in outcome.groupBy("status", PARTITION).count().collect():
                 report.rows_in += row["count"]
@@ -304,10 +396,15 @@ def build_features_table(
             )
             stale = partition_values(spark, database, table) - {str(year) for year in report.rows_by_year}
             drop_partitions(spark, database, table, PARTITION, stale)
+            whole_files = spark.createDataFrame(
+                [(file.path, None, file.reason, QUARANTINED) for file in rejected],
+                ", ".join(f"{column.name} string" for column in QUARANTINE_COLUMNS),
+            )
             (
                 outcome.where(F.col("status") != LOADED)
-                .coalesce(1)
                 .select(*(column.name for column in QUARANTINE_COLUMNS))
+                .unionByName(whole_files)
+                .coalesce(1)
                 .write.insertInto(report.quarantine_table, overwrite=True)
             )
         finally:
@@ -329,6 +426,7 @@ def build_features_table(
         run.rows_in, run.rows_out = report.rows_in, report.rows_out
         run.rows_quarantined, run.rows_duplicate = report.rows_quarantined, report.rows_duplicate
         run.details["years"] = sorted(report.rows_by_year)
+        run.details["files_rejected"] = [file.path for file in rejected]
     log.info(
         "features: %d rows in, %d loaded into %s, %d quarantined, %d duplicates",
         report.rows_in,

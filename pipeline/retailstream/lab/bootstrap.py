@@ -228,6 +228,9 @@ def airflow_env(s: Settings, layout: LabLayout) -> dict[str, str]:
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{s.airflow_admin_user}:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(layout.conf / "airflow-passwords.json"),
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "15",
+        # A task whose worker died with a killed scheduler is failed (and retried) after a minute, not
+        # five: tasks heartbeat every few seconds whatever they run.
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(layout.logs / "airflow"),
         "AIRFLOW__METRICS__STATSD_ON": "True",
         "AIRFLOW__METRICS__STATSD_HOST": s.statsd_host,

@@ -6,15 +6,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(no_args_is_help=True, help="Start, inspect and stop the native lab.")
+app = typer.Typer(
+    no_args_is_help=True, help="Start, inspect and stop the lab (native, or the compose stack)."
+)
 # Wide enough for the status table when output is not a terminal (CI logs, pipes).
 console = Console(width=None if Console().is_terminal else 170)
 
 
 def _lab():
-    from retailstream.lab.control import Lab
+    from retailstream.lab.control import open_lab
 
-    return Lab()
+    return open_lab()
 
 
 def _fail(exc: Exception) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import time
 from collections.abc import Mapping
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 
 import psutil
 
-from retailstream.lab import health
+from retailstream.lab import container, health
 from retailstream.lab.configs import render_configs
 from retailstream.lab.layout import LabLayout
 from retailstream.lab.services import Service, build_services, start_order, supervisor_config
@@ -135,10 +137,13 @@ class Lab:
                 reason = f"process {state.lower()}"
                 break
             try:
-                # ready() first: it creates what the health check verifies (e.g. MariaDB's users).
-                if svc.ready:
-                    svc.ready(s, self.layout)
-                svc.check(s)
+                if svc.ready_after_restart:  # its own `run-service` runs the hook: wait for that
+                    container.check(svc.name, s, after_hooks=True)
+                else:
+                    # ready() first: it creates what the health check verifies (e.g. MariaDB's users).
+                    if svc.ready:
+                        svc.ready(s, self.layout)
+                    svc.check(s)
                 log(f"{svc.name}: healthy in {time.monotonic() - t0:.1f}s")
                 return svc.name
             except Exception as exc:  # a service still starting fails in many ways; retry until deadline
@@ -176,6 +181,22 @@ class Lab:
             )
         return rows
 
+    def stop(self, name: str) -> None:
+        self.supervisor.stop(name)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL the service's whole process group; it stays down (supervisord would restart a process
+        that died unexpectedly) until ``up``."""
+        os.killpg(self.supervisor.info(name)["pid"], signal.SIGKILL)
+        self.supervisor.stop(name)
+
+    def started_at(self, name: str) -> str:
+        info = self.supervisor.info(name)
+        return f"{info.get('pid')}@{info.get('start')}"
+
+    def process_tree(self) -> list[int]:
+        return self.supervisor.process_tree()
+
     def down(self) -> None:
         self.supervisor.shutdown()
         leftovers = [
@@ -200,3 +221,14 @@ def _tree_rss_mb(pid: int) -> float:
         return sum(p.memory_info().rss for p in procs if p.is_running()) / 2**20
     except psutil.Error:
         return 0.0
+
+
+def open_lab(settings: Settings | None = None, environment: Mapping[str, str] | None = None):
+    """The lab the settings name (``settings.lab``): the native one here, or the compose stack this
+    process runs in. Both offer up, down, status, stop, kill and started_at."""
+    s = settings or get_settings()
+    if s.lab == "compose":
+        from retailstream.lab.stack import ComposeLab
+
+        return ComposeLab(s)
+    return Lab(s, environment)

@@ -34,6 +34,16 @@ class Service:
     prepare: Callable[[Settings, LabLayout], None] | None = None  # before each start (idempotent)
     ready: Callable[[Settings, LabLayout], None] | None = None  # once healthy (idempotent)
     start_timeout: float = 90
+    # The ready hook must also follow every restart supervisord makes by itself (moto forgets its
+    # buckets, queues and Glue catalog when it dies): then supervisord runs the service through
+    # `retailstream lab run-service`, as a container does.
+    ready_after_restart: bool = False
+
+    def program(self) -> list[str]:
+        """The command supervisord runs."""
+        if self.ready_after_restart:
+            return [str(VENV_BIN / "retailstream"), "lab", "run-service", self.name]
+        return self.command
 
 
 def _java(layout: LabLayout, classpath: list[str], main: str, heap: str, *args: str) -> list[str]:
@@ -124,6 +134,7 @@ def build_services(s: Settings, layout: LabLayout) -> list[Service]:
             version="moto " + _package_version("moto"),
             ui=f"{s.aws_endpoint_url}/moto-api/",
             ready=bootstrap.aws_resources,
+            ready_after_restart=True,
         ),
         Service(
             name="namenode",
@@ -366,7 +377,7 @@ def supervisor_config(services: list[Service], layout: LabLayout) -> str:
             env = ",".join(f'{k}="{v}"' for k, v in svc.env.items())
             lines += [
                 f"[program:{svc.name}]",
-                f"command={shlex.join(svc.command)}".replace("%", "%%"),
+                f"command={shlex.join(svc.program())}".replace("%", "%%"),
                 "autostart=false",
                 "autorestart=unexpected",
                 "startsecs=2",

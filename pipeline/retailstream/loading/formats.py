@@ -1,19 +1,17 @@
 """Decode one object — CSV, JSON lines or Parquet, each optionally gzip-compressed — into the contract's
 canonical rows and the rejected ones, with the reasons the datasets loader gives.
 
-CSV goes straight through ``datasets.loader.load_lenient``. JSON lines are rendered as CSV lines (same
-line numbers) and go through the same parser, so both text formats obey one set of parsing rules (both
-date formats, ``NA``, TRUE/FALSE). Parquet is already typed: it is cast to the contract's Arrow schema
-and checked with the contract's row rules. A problem of the whole object raises ``DataFileError``.
+CSV goes straight through ``datasets.loader.load_lenient``. JSON lines (one object per line, ended by a
+line feed) are checked record by record: each record's values, as text, go through the loader's
+parsers and rules (``loader.check_rows``), so both text formats obey one set of rules, and a reject
+names its JSON line. Parquet is already typed: it is cast to the contract's Arrow schema and checked
+with the contract's row rules. A problem of the whole object raises ``DataFileError``.
 """
 
 from __future__ import annotations
 
-import csv
-import gzip
 import io
 import json
-import zlib
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
@@ -21,7 +19,15 @@ import numpy as np
 import pandas as pd
 
 from retailstream.datasets.contract import arrow_schema, contract, pandas_dtypes, row_rules
-from retailstream.datasets.loader import DataFileError, load_lenient
+from retailstream.datasets.loader import (
+    MAX_INFLATED_MB,
+    DataFileError,
+    beyond_the_cap,
+    check_rows,
+    decode_text,
+    inflate,
+    load_lenient,
+)
 
 # Columns a curated object may carry besides the contract's (lineage written by the Glue job).
 LINEAGE_COLUMNS = ("source_key",)
@@ -46,31 +52,30 @@ class ParsedObject:
 
 
 def parse_object(
-    data: bytes, kind: str, name: str, known_stores: Collection[int] | None = None
+    data: bytes,
+    kind: str,
+    name: str,
+    known_stores: Collection[int] | None = None,
+    max_inflated_mb: float = MAX_INFLATED_MB,
 ) -> ParsedObject:
-    compressed = data[:2] == b"\x1f\x8b"
-    if compressed:
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as error:
-            raise DataFileError(name, f"corrupt gzip data: {error}") from None
-    suffix = "+gzip" if compressed else ""
-    if data[:4] == b"PAR1":
-        return _parquet(data, kind, name, known_stores, "parquet" + suffix)
-    if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{":
-        return _json_lines(data, kind, name, known_stores, "jsonl" + suffix)
-    valid, rejected = load_lenient(data, kind, name=name, known_stores=known_stores)
+    """``max_inflated_mb`` caps what gzip data and Parquet pages may inflate to (setting max_inflated_mb)."""
+    content = inflate(data, name, max_inflated_mb)
+    suffix = "+gzip" if content is not data else ""
+    if content[:4] == b"PAR1":
+        return _parquet(content, kind, name, known_stores, "parquet" + suffix, max_inflated_mb)
+    if content.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{":
+        return _json_lines(content, kind, name, known_stores, "jsonl" + suffix)
+    valid, rejected = load_lenient(
+        content, kind, name=name, known_stores=known_stores, max_inflated_mb=max_inflated_mb
+    )
     return ParsedObject("csv" + suffix, valid, _from_loader(rejected))
 
 
-def _from_loader(rejected: pd.DataFrame, lines: list[int] | None = None, raws: list[str] | None = None):
-    rows = []
-    for line, column, reason, raw in rejected[["line", "column", "reason", "raw"]].itertuples(index=False):
-        where = f"{column}: " if isinstance(column, str) else ""
-        if lines is not None:  # JSON lines: back from the rendered CSV line to the JSON line
-            line, raw = lines[line - 2], raws[line - 2]
-        rows.append(RejectedRow(int(line), where + reason, raw))
-    return rows
+def _from_loader(rejected: pd.DataFrame) -> list[RejectedRow]:
+    return [
+        RejectedRow(int(line), (f"{column}: " if isinstance(column, str) else "") + reason, raw)
+        for line, column, reason, raw in rejected[["line", "column", "reason", "raw"]].itertuples(index=False)
+    ]
 
 
 def _empty_frame(kind: str) -> pd.DataFrame:
@@ -78,56 +83,64 @@ def _empty_frame(kind: str) -> pd.DataFrame:
 
 
 def _json_lines(data, kind, name, known_stores, fmt) -> ParsedObject:
-    try:
-        text = data.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as error:
-        raise DataFileError(name, f"not UTF-8 text (byte 0x{data[error.start]:02x})") from None
-    records: list[tuple[int, dict, str]] = []
-    rejected: list[RejectedRow] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    text = decode_text(data, name)
+    keys: dict[str, None] = {}
+    records: list[tuple[int, dict | str, str]] = []
+    # Only a line feed ends a JSON line: str.splitlines would also split at U+2028, U+2029 and other
+    # characters a JSON string may hold as they are.
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         try:
             record = json.loads(line)
-        except ValueError as error:
-            rejected.append(RejectedRow(number, f"not valid JSON: {error}", line))
+        except (ValueError, RecursionError) as error:  # RecursionError: nested too deeply
+            records.append((number, f"not valid JSON: {error}", line))
             continue
         if not isinstance(record, dict):
-            rejected.append(RejectedRow(number, "not a JSON object", line))
+            records.append((number, "not a JSON object", line))
             continue
+        keys.update(dict.fromkeys(record))
         records.append((number, record, line))
     if not records:
-        if not rejected:
-            raise DataFileError(name, "empty file")
-        return ParsedObject(fmt, _empty_frame(kind), rejected)
-    header = list(dict.fromkeys(key for _, record, _ in records for key in record))
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    for _, record, _ in records:
-        writer.writerow([_csv_value(record.get(key)) for key in header])
-    valid, from_csv = load_lenient(out.getvalue().encode(), kind, name=name, known_stores=known_stores)
-    lines = [number for number, _, _ in records]
-    raws = [raw for _, _, raw in records]
-    rejected += _from_loader(from_csv, lines, raws)
-    rejected.sort(key=lambda r: r.row)
-    return ParsedObject(fmt, valid, rejected)
+        raise DataFileError(name, "empty file")
+    if not keys:  # not one JSON object: nothing to type
+        return ParsedObject(fmt, _empty_frame(kind), [RejectedRow(*record) for record in records])
+    header = list(keys)
+    # Each record's values become text for the loader's parsers, so JSON obeys the same rules as CSV.
+    rows = [
+        (number, [_text(record.get(key)) for key in header] if isinstance(record, dict) else record, line)
+        for number, record, line in records
+    ]
+    valid, rejected = check_rows(name, kind, header, rows, known_stores)
+    return ParsedObject(fmt, valid, _from_loader(rejected))
 
 
-def _csv_value(value) -> str:
+def _text(value) -> str:
     if value is None:
-        return "NA"
+        return ""
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
-    return str(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value)  # an object or array: the parsers reject it, quoting it as it was
 
 
-def _parquet(data, kind, name, known_stores, fmt) -> ParsedObject:
+def _parquet(data, kind, name, known_stores, fmt, max_inflated_mb) -> ParsedObject:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(io.BytesIO(data))
+        file = pq.ParquetFile(io.BytesIO(data))
+        # Judge the size from the footer before reading: the pages uncompressed, or 8 bytes a value where
+        # run-length encoding keeps even the uncompressed pages small.
+        metadata = file.metadata
+        pages = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+        if max(pages, 8 * metadata.num_rows * metadata.num_columns) > max_inflated_mb * 2**20:
+            raise DataFileError(name, beyond_the_cap("Parquet data", max_inflated_mb))
+        table = file.read()
     except (pa.ArrowException, OSError) as error:
         raise DataFileError(name, f"not a readable Parquet file: {error}") from None
     dataset = contract(kind)
@@ -145,12 +158,10 @@ def _parquet(data, kind, name, known_stores, fmt) -> ParsedObject:
     target = pa.schema([field.with_nullable(True) for field in arrow_schema(kind)])
     try:
         table = table.select(dataset.names).cast(target)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+    except pa.ArrowException as error:  # ArrowInvalid, ArrowTypeError, ArrowNotImplementedError…
         raise DataFileError(name, f"column types do not match the {kind} contract: {error}") from None
+    # Dates stay in Arrow's unit until the rules have rejected those beyond pandas' nanosecond range.
     frame = table.to_pandas(date_as_object=False)
-    for spec in dataset.columns:
-        if spec.type == "date":
-            frame[spec.name] = frame[spec.name].astype("datetime64[ns]")
 
     reasons: list[str | None] = [None] * len(frame)
     ok = np.ones(len(frame), dtype=bool)

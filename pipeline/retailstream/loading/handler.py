@@ -159,3 +159,31 @@ def handler(event: dict, context=None) -> dict:
             _recent[(obj.bucket, obj.key, report.etag)] = time.monotonic()
         results.append(report.to_dict())
     return {"batchItemFailures": [{"itemIdentifier": m} for m in failed], "results": results}
+
+
+def retract_vanished(settings) -> list[dict]:
+    """Make RDS forget the objects that are loaded but no longer in the curated bucket. Removal events
+    can be lost — an emulator restart forgets every object without sending one — so the pipeline checks
+    after each drain that RDS holds nothing the bucket does not."""
+    from retailstream.s3util import iter_objects
+
+    if "s3" not in _state:
+        _state["s3"] = clients.aws_client("s3", settings)
+    s3 = _state["s3"]
+    present = {o["Key"] for o in iter_objects(s3, settings.curated_bucket, "")}
+    with clients.rds_cursor("analyst", settings=settings) as cur:
+        # '' = loaded before the audit recorded buckets: then only the curated bucket sent events
+        cur.execute(
+            "SELECT source_key FROM load_audit WHERE source_bucket IN (%s, '')", (settings.curated_bucket,)
+        )
+        loaded = [key for (key,) in cur.fetchall()]
+    vanished = sorted(key for key in loaded if key not in present and dataset_of(key, settings))
+    # Children before stores: a retracted store takes its sales along anyway.
+    vanished.sort(key=lambda key: -DATASET_ORDER.index(dataset_of(key, settings)))
+    reports = []
+    for key in vanished:
+        report = load_object(
+            settings.curated_bucket, key, conn=_connection(settings), s3=s3, settings=settings
+        )
+        reports.append(report.to_dict())
+    return reports

@@ -134,7 +134,7 @@ def load_object(bucket: str, key: str, *, conn, s3, settings: Settings | None = 
                 cur.execute("SELECT store FROM stores")
                 known = {store for (store,) in cur.fetchall()}
             try:
-                parsed = parse_object(data, dataset, key, known_stores=known)
+                parsed = parse_object(data, dataset, key, known, s.max_inflated_mb)
             except DataFileError as error:
                 _quarantine(cur, dataset, key, [RejectedRow(0, error.reason, "")])
                 conn.commit()
@@ -257,10 +257,14 @@ def _merge(cur, dataset: str, key: str, parsed: ParsedObject, report: LoadReport
     if frame.empty:
         return
     cur.execute(f"DROP TEMPORARY TABLE IF EXISTS `stage_{dataset}`")
-    # The target's column types without its indexes and checks: the rows are validated already, and
-    # maintaining indexes on a table that is read once would only slow the load down.
+    # The target's column types without its other indexes and checks: the rows are validated already.
     staged = ", ".join(f"`{c}`" for c in [*spec.names, "source_key"])
-    cur.execute(f"CREATE TEMPORARY TABLE `stage_{dataset}` SELECT {staged} FROM `{dataset}` LIMIT 0")
+    primary = ", ".join(f"`{c}`" for c in spec.key)
+    # Its primary key is the table's: the delete of the rows an object no longer holds joins on it.
+    cur.execute(
+        f"CREATE TEMPORARY TABLE `stage_{dataset}` (PRIMARY KEY ({primary})) "
+        f"SELECT {staged} FROM `{dataset}` LIMIT 0"
+    )
     with tempfile.NamedTemporaryFile(suffix=".tsv") as tsv:
         _write_tsv(frame, dataset, tsv.name)
         columns = ", ".join(f"`{c}`" for c in spec.names)
@@ -324,14 +328,16 @@ def _quarantine(cur, dataset: str, key: str, rejected: list[RejectedRow]) -> Non
 
 def _audit(cur, report: LoadReport) -> None:
     cur.execute(
-        "INSERT INTO load_audit (source_key, dataset, source_etag, rows_in, rows_loaded, rows_quarantined, "
-        "rows_duplicate, duration_ms) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
-        "ON DUPLICATE KEY UPDATE dataset = VALUES(dataset), source_etag = VALUES(source_etag), "
+        "INSERT INTO load_audit (source_key, source_bucket, dataset, source_etag, rows_in, rows_loaded, "
+        "rows_quarantined, rows_duplicate, duration_ms) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+        "ON DUPLICATE KEY UPDATE source_bucket = VALUES(source_bucket), dataset = VALUES(dataset), "
+        "source_etag = VALUES(source_etag), "
         "rows_in = VALUES(rows_in), rows_loaded = VALUES(rows_loaded), "
         "rows_quarantined = VALUES(rows_quarantined), rows_duplicate = VALUES(rows_duplicate), "
         "duration_ms = VALUES(duration_ms), loaded_at = CURRENT_TIMESTAMP(3)",
         (
             report.key,
+            report.bucket,
             report.dataset,
             report.etag,
             report.rows_in,

@@ -82,6 +82,9 @@ class AirflowClient:
         """The newest items (by start) of a list endpoint, e.g. ``/dags/D/dagRuns`` → ``dag_runs``."""
         return self._call("GET", path, params={"order_by": "-start_date", "limit": limit})[key]
 
+    def delete_run(self, dag_id: str, run_id: str) -> None:
+        self._call("DELETE", f"/dags/{dag_id}/dagRuns/{run_id}")
+
     def run_state(self, dag_id: str, run_id: str) -> str:
         return self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
 

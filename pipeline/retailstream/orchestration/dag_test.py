@@ -75,6 +75,26 @@ def run_dag_test(
     return finish_dag_test(start_dag_test(env, airflow_home, logical_date), airflow_home, timeout)
 
 
+def task_states(airflow_home: Path) -> dict[str, tuple[str | None, int]]:
+    """(state, try number) of every task instance of the run in progress, read from its metadata DB
+    (the run is another process: this is how a test learns which task runs now)."""
+    import sqlite3
+
+    database = airflow_home / "airflow.db"
+    if not database.exists():
+        return {}
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10) as conn:
+        try:
+            rows = conn.execute(
+                "SELECT ti.task_id, ti.state, ti.try_number FROM task_instance ti "
+                "JOIN dag_run dr ON dr.run_id = ti.run_id AND dr.dag_id = ti.dag_id "
+                "WHERE dr.state = 'running'"
+            ).fetchall()
+        except sqlite3.OperationalError:  # migrated but no run yet, or locked a moment
+            return {}
+    return {task: (state, tries) for task, state, tries in rows}
+
+
 def main(logical_date: datetime) -> None:
     from airflow.dag_processing.dagbag import DagBag
 
@@ -82,8 +102,10 @@ def main(logical_date: datetime) -> None:
     if bag.import_errors:
         raise SystemExit(f"DAG import errors: {bag.import_errors}")
     dag_run = bag.get_dag(DAG_ID).test(logical_date=logical_date)
-    tasks = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
-    print(json.dumps({"state": str(dag_run.state), "run_id": dag_run.run_id, "tasks": tasks}))
+    instances = dag_run.get_task_instances()
+    tasks = {ti.task_id: str(ti.state) for ti in instances}
+    tries = {ti.task_id: ti.try_number for ti in instances}
+    print(json.dumps({"state": str(dag_run.state), "run_id": dag_run.run_id, "tasks": tasks, "tries": tries}))
 
 
 if __name__ == "__main__":

@@ -206,31 +206,42 @@ def read_findings(report_dir: Path) -> list[dict]:
     return json.loads(path.read_text()) if path.exists() else []
 
 
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).ok
+    except requests.RequestException:
+        return False
+
+
 def links(settings: Settings, report: Path | None, notebooks: list[Path] = ()) -> Table:
+    """Every UI and endpoint as the host reaches it (a compose stack publishes them on other ports)."""
+    s = settings
+    hiveserver2 = s.public_url("hiveserver2", f"{s.hiveserver2_host}:{s.hiveserver2_port}")
+    rds = s.public_url("rds", f"{s.rds_host}:{s.rds_port}")
     table = Table(title="Where to look", show_header=False)
     rows = [
-        ("report", f"file://{report}" if report else "-"),
-        *((f"notebook {path.stem}", f"file://{path.with_suffix('.html')}") for path in notebooks),
+        ("report", s.public_path(report) if report else "-"),
+        *((f"notebook {path.stem}", s.public_path(path.with_suffix(".html"))) for path in notebooks),
         (
             "Airflow",
-            f"{settings.airflow_url}/dags/{DAG_ID}  (user {settings.airflow_admin_user}, password in .env)",
+            f"{s.public_url('airflow', s.airflow_url)}/dags/{DAG_ID}  "
+            f"(user {s.airflow_admin_user}, password in .env)",
         ),
-        ("Prometheus", f"{settings.prometheus_url}/classic/alerts"),  # Debian's build serves the classic UI
+        # Debian's build serves the classic UI
+        ("Prometheus", f"{s.public_url('prometheus', s.prometheus_url)}/classic/alerts"),
         (
             "Alertmanager",
-            f"{settings.alertmanager_url}/api/v2/alerts  (no web UI in Debian's package; amtool)",
+            f"{s.public_url('alertmanager', s.alertmanager_url)}/api/v2/alerts  "
+            "(no web UI in Debian's package; amtool)",
         ),
-        ("Pushgateway", settings.pushgateway_url),
-        ("JupyterLab", f"{jupyter_url(settings, notebooks)}  (token in .env: RETAILSTREAM_JUPYTER_TOKEN)"),
-        (
-            "HiveServer2",
-            f"jdbc:hive2://{settings.hiveserver2_host}:{settings.hiveserver2_port}/{settings.hive_database}",
-        ),
-        (
-            "RDS",
-            f"mysql://{settings.rds_analyst_user}@{settings.rds_host}:{settings.rds_port}/{settings.rds_reports_database}",
-        ),
+        ("Pushgateway", s.public_url("pushgateway", s.pushgateway_url)),
+        ("JupyterLab", f"{jupyter_url(s, notebooks)}  (token in .env: RETAILSTREAM_JUPYTER_TOKEN)"),
+        ("HiveServer2", f"jdbc:hive2://{hiveserver2}/{s.hive_database}"),
+        ("RDS", f"mysql://{s.rds_analyst_user}@{rds}/{s.rds_reports_database}"),
     ]
+    if _answers(f"{s.grafana_url}/api/health"):  # the compose stack runs it when its image could be pulled
+        grafana = s.public_url("grafana", s.grafana_url)
+        rows.insert(3, ("Grafana", f"{grafana}/dashboards  (admin, password in .env)"))
     for name, where in rows:
         table.add_row(name, where)
     return table
@@ -238,10 +249,11 @@ def links(settings: Settings, report: Path | None, notebooks: list[Path] = ()) -
 
 def jupyter_url(settings: Settings, notebooks: list[Path] = ()) -> str:
     """JupyterLab, at the executed notebooks' folder when JupyterLab's root (the project) holds it."""
+    jupyter = settings.public_url("jupyter", settings.jupyter_url)
     folder = notebooks[0].parent if notebooks else None
     if folder is None or not folder.is_relative_to(settings.home):
-        return f"{settings.jupyter_url}/lab"
-    return f"{settings.jupyter_url}/lab/tree/{quote(str(folder.relative_to(settings.home)))}"
+        return f"{jupyter}/lab"
+    return f"{jupyter}/lab/tree/{quote(str(folder.relative_to(settings.home)))}"
 
 
 # The demo's synthetic data: the 1x chain, with a few bad rows and a resubmitted month so that
@@ -305,7 +317,7 @@ def run_demo(settings: Settings | None = None, timeout: float = 3600) -> int:
     # Logs and CI are not terminals: keep the summary tables readable there too.
     out = _Terminal(probe if probe.is_terminal else Console(width=150))
     out.rule("RetailStream demo")
-    outcome = prepare(s.datasets_dir, GenerationRequest(**DEMO_DATA))
+    outcome = prepare(s.datasets_dir, GenerationRequest(**DEMO_DATA), max_inflated_mb=s.max_inflated_mb)
     rows = ", ".join(f"{k} {v:,}" for k, v in outcome.manifest["rows"].items())
     out.print(f"data: {outcome.action} ({outcome.manifest['source']}): {rows}")
     for note in outcome.notes:
@@ -321,7 +333,7 @@ def run_demo(settings: Settings | None = None, timeout: float = 3600) -> int:
     client.set_paused(DAG_ID, False)
     started_epoch, started = time.time(), time.monotonic()
     run_id = client.trigger(DAG_ID, run_id=f"demo__{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
-    out.print(f"triggered [bold]{run_id}[/bold] through {s.airflow_url}/api/v2")
+    out.print(f"triggered [bold]{run_id}[/bold] through {s.public_url('airflow', s.airflow_url)}/api/v2")
     last: list[TaskState] = []
 
     def show(states: list[TaskState]) -> None:
@@ -344,8 +356,9 @@ def run_demo(settings: Settings | None = None, timeout: float = 3600) -> int:
     out.print(dashboards_status(s))
     if state != "success":
         failed = [t for t in client.task_states(DAG_ID, run_id) if t.state == "failed"]
+        airflow = s.public_url("airflow", s.airflow_url)
         for t in failed:
-            out.print(f"[red]{t.task_id} failed[/red] — log: {s.airflow_url}/dags/{DAG_ID}/runs/{run_id}")
+            out.print(f"[red]{t.task_id} failed[/red] — log: {airflow}/dags/{DAG_ID}/runs/{run_id}")
     out.save(report_dir / TRANSCRIPT)
     return 0 if state == "success" and notebooks is not None else 1
 

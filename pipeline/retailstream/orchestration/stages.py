@@ -62,6 +62,7 @@ def load_rds(settings: Settings | None = None, timeout: float = 600) -> dict:
     loaded in that version, every object it removed no longer loaded."""
     from retailstream.cleaning.jobs import latest_run
     from retailstream.loading.events import drain
+    from retailstream.loading.handler import retract_vanished
     from retailstream.loading.rds_loader import loaded_versions
 
     s = settings or get_settings()
@@ -69,6 +70,7 @@ def load_rds(settings: Settings | None = None, timeout: float = 600) -> dict:
     report = (run.get("Report") or {}) if run.get("JobRunState") == "SUCCEEDED" else {}
     written, removed = report.get("curated_objects", []), report.get("removed_objects", [])
     drained = drain(timeout, s, keys=[o["key"] for o in written] or None).to_dict()
+    drained["retracted_here"] = len(retract_vanished(s))
     loaded = loaded_versions([o["key"] for o in written] + removed, s)
     missing = [o["key"] for o in written if loaded.get(o["key"]) != o["etag"]]
     lingering = [key for key in removed if key in loaded]

@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS load_quarantine (
 -- One row per loaded object: the reconciliation of rows in = loaded + quarantined + duplicates.
 CREATE TABLE IF NOT EXISTS load_audit (
   source_key   VARCHAR(512)      NOT NULL,
+  source_bucket VARCHAR(63)      NOT NULL DEFAULT '' COMMENT 'the bucket the object was loaded from',
   dataset      VARCHAR(32)       NOT NULL,
   source_etag  VARCHAR(128)      NOT NULL,
   rows_in      INT UNSIGNED      NOT NULL,
@@ -69,6 +70,14 @@ CREATE TABLE IF NOT EXISTS load_audit (
   PRIMARY KEY (source_key),
   CONSTRAINT chk_audit_reconciles CHECK (rows_in = rows_loaded + rows_quarantined + rows_duplicate)
 ) ENGINE=InnoDB;
+
+-- Added after the tables were first created (CREATE TABLE IF NOT EXISTS leaves an existing table alone).
+ALTER TABLE load_audit ADD COLUMN IF NOT EXISTS
+  source_bucket VARCHAR(63) NOT NULL DEFAULT '' COMMENT 'the bucket the object was loaded from' AFTER source_key;
+-- The loader replaces an object's rows: it finds them by the object they came from.
+ALTER TABLE stores ADD INDEX IF NOT EXISTS idx_stores_source (source_key);
+ALTER TABLE sales ADD INDEX IF NOT EXISTS idx_sales_source (source_key);
+ALTER TABLE store_traffic ADD INDEX IF NOT EXISTS idx_traffic_source (source_key);
 
 -- Rows the loader deleted because the curated object that held them changed or was removed. A deleted
 -- row leaves no updated_at behind: the RDS → Hive transfer reads this log to rebuild a table instead.

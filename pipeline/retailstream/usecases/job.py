@@ -6,6 +6,7 @@ The two halves are separate functions so a scheduler can run them as two tasks:
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from dataclasses import dataclass, field
@@ -192,13 +193,18 @@ def publish_use_cases(
 
 def render_report(run_id: str | None = None, settings: Settings | None = None) -> Path:
     """Stage ``report``: render ``<run>/report.html`` from the run's files; point ``latest`` at it."""
+    from retailstream.quarantine import QUARANTINE_FILE, list_rejects, summary
     from retailstream.usecases.report import write_report
 
     s = settings or get_settings()
     run_dir = publish.resolve_run_dir(s.reports_dir, run_id)
     with stage_run("report", s) as stage:
         manifest, tables = publish.read_run(run_dir)
-        path = write_report(run_dir, manifest, tables)
+        rejects = list_rejects(s)
+        (run_dir / QUARANTINE_FILE).write_text(
+            json.dumps({"summary": summary(rejects), "rows": [r.to_dict() for r in rejects]}, indent=1)
+        )
+        path = write_report(run_dir, manifest, tables, summary(rejects))
         publish.point_latest(s.reports_dir, run_dir.name)
         stage.rows_in = stage.rows_out = sum(table.num_rows for table in tables.values())
         stage.bytes = path.stat().st_size

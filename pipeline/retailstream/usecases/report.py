@@ -488,12 +488,19 @@ def build_sections(tables: dict[str, pa.Table]) -> list[dict]:
     return sections
 
 
-def render_html(manifest: dict, tables: dict[str, pa.Table], sections: list[dict] | None = None) -> str:
+def render_html(
+    manifest: dict,
+    tables: dict[str, pa.Table],
+    sections: list[dict] | None = None,
+    quarantine: dict[str, int] | None = None,
+) -> str:
     environment = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
     template = environment.from_string(files("retailstream.usecases").joinpath("report.html.j2").read_text())
     shared_rules = questions.__doc__.split("Rules shared by all ten:", 1)[1].strip()
     sections = build_sections(tables) if sections is None else sections
-    return template.render(manifest=manifest, sections=sections, shared_rules=shared_rules)
+    return template.render(
+        manifest=manifest, sections=sections, shared_rules=shared_rules, quarantine=quarantine
+    )
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -502,11 +509,14 @@ def _write_atomically(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def write_report(run_dir: Path, manifest: dict, tables: dict[str, pa.Table]) -> Path:
-    """``report.html`` plus ``findings.json`` (the headline answers, for the demo and other tools)."""
+def write_report(
+    run_dir: Path, manifest: dict, tables: dict[str, pa.Table], quarantine: dict[str, int] | None = None
+) -> Path:
+    """``report.html`` plus ``findings.json`` (the headline answers, for the demo and other tools);
+    ``quarantine`` (rejected rows per stage) adds the section that links to ``quarantine.json``."""
     sections = build_sections(tables)
     path = run_dir / REPORT
-    _write_atomically(path, render_html(manifest, tables, sections))
+    _write_atomically(path, render_html(manifest, tables, sections, quarantine))
     findings = [{k: section[k] for k in ("number", "title", "table", "finding")} for section in sections]
     _write_atomically(run_dir / FINDINGS, json.dumps(findings, indent=2))
     return path
