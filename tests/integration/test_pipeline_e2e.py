@@ -448,6 +448,7 @@ FAULTS = {
 def test_a_service_killed_mid_run_ends_as_a_clean_run(clean, lab, settings, tmp_path, faults):
     s, env = _namespace(settings, f"e2e_fault_{uuid.uuid4().hex[:6]}", tmp_path)
     airflow_home = tmp_path / "airflow"
+    process = None
     try:
         process = start_dag_test(env, airflow_home, MONDAYS[0])
         for task, service in FAULTS[faults]:
@@ -464,5 +465,8 @@ def test_a_service_killed_mid_run_ends_as_a_clean_run(clean, lab, settings, tmp_
         assert faults != "moto" or outcome["state"] == "failed", "a run cannot succeed without its data"
         assert _snapshot(s) == clean["snapshot"]
     finally:
+        if process is not None and process.poll() is None:  # a failed wait leaves the run going
+            process.kill()
+            process.wait()
         lab.up()
         namespace.destroy(s)

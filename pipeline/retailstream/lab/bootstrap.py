@@ -231,6 +231,9 @@ def airflow_env(s: Settings, layout: LabLayout) -> dict[str, str]:
         # A task whose worker died with a killed scheduler is failed (and retried) after a minute, not
         # five: tasks heartbeat every few seconds whatever they run.
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
+        # A restarted scheduler takes over the dead one's tasks only once that one has missed its health
+        # check (30 s); look again every 20 s instead of every 5 minutes so the run goes on promptly.
+        "AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": "20",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(layout.logs / "airflow"),
         "AIRFLOW__METRICS__STATSD_ON": "True",
         "AIRFLOW__METRICS__STATSD_HOST": s.statsd_host,

@@ -47,21 +47,29 @@ def start_dag_test(env: dict[str, str], airflow_home: Path, logical_date: dateti
             timeout=300,
         )
     argv = [sys.executable, "-m", "retailstream.orchestration.dag_test"]
-    return subprocess.Popen(
-        argv + ([logical_date.isoformat()] if logical_date else []),
-        env=child_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    # The run's output goes to its log file, not a pipe: a caller that watches the run instead of reading
+    # the pipe would block the run once the pipe's 64 KB buffer is full (a Spark task writes more).
+    log = airflow_home / "dag_test.log"
+    with log.open("a") as out:
+        out.write(f"--- run {logical_date.isoformat() if logical_date else 'now'}\n")
+        out.flush()
+        process = subprocess.Popen(
+            argv + ([logical_date.isoformat()] if logical_date else []),
+            env=child_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    process.log_offset = log.stat().st_size  # this run's output starts here
+    return process
 
 
 def finish_dag_test(process: subprocess.Popen, airflow_home: Path, timeout: float = 1800) -> dict:
     """Wait for a run started by ``start_dag_test``; returns {"run_id", "state", "tasks": {id: state}}."""
-    output, _ = process.communicate(timeout=timeout)
+    process.wait(timeout=timeout)
     log = airflow_home / "dag_test.log"
-    with log.open("a") as out:
-        out.write(output)
+    with log.open() as run_log:
+        run_log.seek(process.log_offset)
+        output = run_log.read()
     lines = [line for line in output.splitlines() if line.startswith('{"state"')]
     if process.returncode != 0 or not lines:
         tail = "\n".join(output.splitlines()[-30:])
