@@ -1,7 +1,7 @@
 """The narrator: Debian's festival with the HTS voice cmu_us_slt_arctic_hts (package festvox-us-slt-hts),
 offline. Chosen over espeak-ng because it sounds like a person, not a formant synthesizer: the same
 narration was understood far better by a speech recognizer (pocketsphinx, word error rate 0.42 against
-0.89 for espeak-ng's best English voice) — see the walkthrough's notes in the README.
+0.89 for espeak-ng's best English voice) — see docs/walkthrough.md.
 
 Every sentence becomes its own WAV, so that subtitles start and end exactly with their sentence."""
 
