@@ -116,6 +116,19 @@ def empty_table(settings: Settings, database: str, table: str, partition_column:
         conn.close()
 
 
+def hive_row_count(settings: Settings, database: str, table: str) -> int:
+    """Rows of a Hive table as HiveServer2 reads it now (its file listing refreshed first)."""
+    target = qualified(database, table)
+    conn = clients.hive_connect(settings)
+    try:
+        cur = conn.cursor()
+        cur.execute(f"REFRESH TABLE {target}")
+        cur.execute(f"SELECT COUNT(*) FROM {target}")
+        return int(cur.fetchone()[0])
+    finally:
+        conn.close()
+
+
 def partition_values(spark: SparkSession, database: str, table: str) -> set[str]:
     """The values of a single-column partitioned table's partitions (``year=2010`` → ``"2010"``)."""
     rows = spark.sql(f"SHOW PARTITIONS {qualified(database, table)}").collect()

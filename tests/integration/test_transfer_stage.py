@@ -250,6 +250,23 @@ def test_tables_answer_through_hiveserver2(initial, source, hive_db):
         ] == expected
 
 
+def test_rows_deleted_by_hand_in_rds_are_found_by_reconciliation(spark, initial, quick, source, hive_db):
+    """A DELETE outside the loader logs nothing: the counts after the run disagree, and the transfer
+    re-imports the table so that Hive holds what RDS holds."""
+    with clients.rds_cursor("pipeline") as cur:
+        removed = cur.execute(f"DELETE FROM `sales{source}` WHERE store = 2 AND dept = 2")
+    assert removed > 0
+    _wait_for_next_second()
+    reports = _transfer_both(spark, quick, source, hive_db)
+    for engine, report in reports.items():
+        sales = report.table("sales")
+        assert sales.full and sales.mismatch == (sales.rows_moved + removed, sales.rows_moved), engine
+        assert report.table("stores").mismatch is None and not report.table("stores").full
+    for tag in ENGINES.values():
+        assert spark.table(f"{hive_db}.sales{tag}").count() == _rds_count(f"sales{source}")
+    _assert_engines_identical(spark, hive_db)
+
+
 # Last: it empties a table the tests above read.
 def test_rows_deleted_in_rds_leave_hive_too(spark, initial, quick, source, hive_db):
     """Deletions leave no updated_at behind: the loader logs them and the transfer rebuilds the table

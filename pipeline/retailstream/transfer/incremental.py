@@ -31,9 +31,10 @@ from retailstream.transfer.window import (
     deletions_in,
     next_window,
     save_watermark,
+    saved_watermark,
     wait_until_settled,
 )
-from retailstream.warehouse import empty_table, hive_table_exists, identifier
+from retailstream.warehouse import empty_table, hive_row_count, hive_table_exists, identifier
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -74,6 +75,9 @@ class TableTransfer:
     engine: str
     window: Window
     full: bool = False  # the whole table was re-imported (asked for, or rows were deleted in RDS)
+    # Hive and RDS disagreed after the incremental import (rows deleted or changed outside the loader):
+    # (rows in Hive, rows in RDS below the watermark) before the full re-import that repaired it.
+    mismatch: tuple[int, int] | None = None
     rows_moved: int = 0
     partitions: list[int] = field(default_factory=list)
     extract_seconds: float = 0.0
@@ -156,6 +160,21 @@ def _extract(
     return spark.read.parquet(path), staged
 
 
+def _row_counts(s: Settings, rds_table: str, hive_database: str, hive_table: str) -> tuple[int, int] | None:
+    """(rows in Hive, rows in RDS below the saved watermark): equal when Hive holds what RDS holds."""
+    target = f"{hive_database}.{hive_table}"
+    with clients.rds_cursor("analyst", settings=s) as cur:
+        watermark = saved_watermark(cur, target)
+        if watermark is None:
+            return None
+        cur.execute(
+            f"SELECT COUNT(*) FROM {identifier(rds_table)} WHERE {identifier(CHECK_COLUMN)} < %s",
+            (watermark,),
+        )
+        rds_rows = int(cur.fetchone()[0])
+    return hive_row_count(s, hive_database, hive_table), rds_rows
+
+
 def transfer_one(
     spark: SparkSession | Callable[[], SparkSession],
     s: Settings,
@@ -168,8 +187,43 @@ def transfer_one(
     tuning: Tuning,
     full: bool = False,
 ) -> TableTransfer:
-    """``spark`` may be a function returning the session: it is then called only when rows move (or the
+    """Move what changed in ``rds_table`` since the last run into ``hive_database.hive_table``, then
+    reconcile: when the Hive table does not hold as many rows as RDS below the watermark (rows deleted or
+    rewritten in RDS outside the loader, which logs its deletions), re-import the whole table.
+
+    ``spark`` may be a function returning the session: it is then called only when rows move (or the
     Hive table must be created), so a run with nothing new does not start a Spark driver."""
+    options = dict(rds_table=rds_table, hive_database=hive_database, hive_table=hive_table, tuning=tuning)
+    result = _transfer_window(spark, s, engine, table, full=full, **options)
+    if result.full:
+        return result
+    counts = _row_counts(s, rds_table, hive_database, hive_table)
+    if counts is None or counts[0] == counts[1]:
+        return result
+    log.warning(
+        "%s → %s: Hive holds %d rows, RDS %d below the watermark (changed outside the loader): "
+        "re-importing all",
+        result.source,
+        result.target,
+        *counts,
+    )
+    repaired = _transfer_window(spark, s, engine, table, full=True, **options)
+    repaired.mismatch = counts
+    return repaired
+
+
+def _transfer_window(
+    spark: SparkSession | Callable[[], SparkSession],
+    s: Settings,
+    engine: str,
+    table: TransferTable,
+    *,
+    rds_table: str,
+    hive_database: str,
+    hive_table: str,
+    tuning: Tuning,
+    full: bool = False,
+) -> TableTransfer:
     session = spark if callable(spark) else (lambda: spark)
     source = f"{s.rds_database}.{rds_table}"
     target = f"{hive_database}.{hive_table}"
