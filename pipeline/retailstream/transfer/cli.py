@@ -34,7 +34,14 @@ def run_cmd(
             f"{t.extract_seconds:.1f}",
             f"{t.publish_seconds:.1f}",
         )
-    Console(width=160).print(out, f"engine {report.engine}: {report.rows_moved:,} rows moved")
+    console = Console(width=160)
+    console.print(out, f"engine {report.engine}: {report.rows_moved:,} rows moved")
+    for t in report.tables:
+        if t.mismatch:
+            console.print(
+                f"{t.target}: Hive held {t.mismatch[0]:,} rows, RDS {t.mismatch[1]:,} (changed outside the "
+                "loader): re-imported in full"
+            )
 
 
 @transfer_app.command("sqoop-command")
