@@ -122,3 +122,13 @@ def test_run_folder_is_replaced_whole_and_latest_moves(tmp_path):
     assert publish.resolve_run_dir(tmp_path, None) == tmp_path / "r2"
     with pytest.raises(ValueError, match="invalid run id"):
         publish.resolve_run_dir(tmp_path, "../elsewhere")
+
+
+def test_report_definitions_show_their_markup_as_html_and_escape_the_rest():
+    from retailstream.usecases.report import docstring_html
+
+    html = docstring_html("- **Store weekly sales** = the sum of ``weekly_sales`` <per> store & week")
+    assert str(html) == (
+        "- <strong>Store weekly sales</strong> = the sum of <code>weekly_sales</code> "
+        "&lt;per&gt; store &amp; week"
+    )

@@ -12,6 +12,7 @@ import inspect
 import io
 import json
 import os
+import re
 from collections.abc import Callable
 from importlib.resources import files
 from pathlib import Path
@@ -24,6 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import pyarrow as pa  # noqa: E402
 from jinja2 import Environment, select_autoescape  # noqa: E402
+from markupsafe import Markup, escape  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from retailstream.usecases import questions  # noqa: E402
@@ -478,7 +480,7 @@ def build_sections(tables: dict[str, pa.Table]) -> list[dict]:
                 "table": case.table,
                 "title": case.title,
                 "question": question,
-                "definition": definition,
+                "definition": docstring_html(definition),
                 "finding": finding,
                 "chart": _png(figure),
                 "rows": len(frame),
@@ -486,6 +488,13 @@ def build_sections(tables: dict[str, pa.Table]) -> list[dict]:
             }
         )
     return sections
+
+
+def docstring_html(text: str) -> Markup:
+    """The docstrings' inline markup (``code``, **bold**) as HTML; everything else escaped."""
+    html = str(escape(text))
+    html = re.sub(r"``(.+?)``", r"<code>\1</code>", html)
+    return Markup(re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html))
 
 
 def render_html(
@@ -496,7 +505,7 @@ def render_html(
 ) -> str:
     environment = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
     template = environment.from_string(files("retailstream.usecases").joinpath("report.html.j2").read_text())
-    shared_rules = questions.__doc__.split("Rules shared by all ten:", 1)[1].strip()
+    shared_rules = docstring_html(questions.__doc__.split("Rules shared by all ten:", 1)[1].strip())
     sections = build_sections(tables) if sections is None else sections
     return template.render(
         manifest=manifest, sections=sections, shared_rules=shared_rules, quarantine=quarantine
