@@ -48,6 +48,7 @@ def private_alertmanager_env(tmp_path: Path) -> dict:
         **os.environ,
         "RETAILSTREAM_LAB_DIR": str(tmp_path / "lab"),
         "RETAILSTREAM_ALERTMANAGER_PORT": str(_free_port()),
+        "RETAILSTREAM_ALERTMANAGER_HOST": "127.0.0.1",  # this container or host, not the stack's own
     }
 
 

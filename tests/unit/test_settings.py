@@ -97,6 +97,8 @@ def test_a_namespace_moves_every_data_location(tmp_path: Path):
 
 
 def test_the_lab_endpoint_follows_the_moto_port(monkeypatch):
+    monkeypatch.delenv("RETAILSTREAM_AWS_ENDPOINT_URL", raising=False)  # the compose stack sets both
+    monkeypatch.setenv("RETAILSTREAM_MOTO_HOST", "127.0.0.1")
     monkeypatch.setenv("RETAILSTREAM_MOTO_PORT", "25000")
     assert Settings().aws_endpoint_url == "http://127.0.0.1:25000"
     monkeypatch.setenv("RETAILSTREAM_AWS_ENDPOINT_URL", "http://moto:5000")

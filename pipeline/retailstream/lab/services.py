@@ -189,6 +189,9 @@ def build_services(s: Settings, layout: LabLayout) -> list[Service]:
             after=("metastore", "datanode"),
             env={
                 **spark_env(s),
+                # Spark's web UI binds to SPARK_LOCAL_IP: a page of the lab, bound where its services bind
+                # (the driver itself stays on spark.driver.bindAddress).
+                "SPARK_LOCAL_IP": host,
                 "SPARK_LOG_DIR": str(layout.logs),
                 "SPARK_CONF_DIR": str(layout.conf / "spark"),
             },

@@ -131,6 +131,5 @@ def _ui_name(service: str) -> str:
     return {
         "airflow-api": "airflow",
         "namenode": "webhdfs",
-        "thriftserver": "hiveserver2",
         "mariadb": "rds",
     }.get(service, service)

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from retailstream import clients
+from retailstream.lab.configs import LOG4J_CONSOLE, core_site, hadoop_xml
 from retailstream.lab.layout import LabLayout
 from retailstream.settings import Settings, get_settings, write_private
 from retailstream.transfer.window import Window, sql_timestamp
@@ -163,11 +164,23 @@ def mysqldump_wrapper_dir(settings: Settings) -> Path:
     return folder
 
 
-def classpath(settings: Settings, classes: Path) -> str:
+def client_conf(settings: Settings, run_dir: Path) -> Path:
+    """Hadoop's client configuration for one run, from the settings — not the lab's rendered files: a
+    tools container has none (Sqoop would then write to the local file system, silently), and a
+    namespace's settings must not rewrite the lab's."""
+    conf = run_dir / "conf"
+    conf.mkdir(parents=True, exist_ok=True)
+    (conf / "core-site.xml").write_text(hadoop_xml(core_site(settings)))
+    (conf / "hdfs-site.xml").write_text(hadoop_xml({"dfs.client.use.datanode.hostname": "true"}))
+    (conf / "log4j.properties").write_text(LOG4J_CONSOLE)  # Sqoop's record count is an INFO line
+    return conf
+
+
+def classpath(settings: Settings, classes: Path, conf: Path) -> str:
     layout = LabLayout.of(settings)
     jars = layout.root / "jars"
     entries = [
-        layout.conf / "hadoop",
+        conf,
         f"{jars / 'sqoop'}/*",  # first: Sqoop's older commons-cli/commons-lang win over Hadoop's
         f"{layout.jars}/*",
         settings.mariadb_jdbc_jar,
@@ -199,7 +212,7 @@ def run_import(spec: SqoopImport, settings: Settings | None = None) -> int:
         "-Duser.timezone=UTC",
         "-Djava.net.preferIPv4Stack=true",
         "-cp",
-        classpath(s, classes),
+        classpath(s, classes, client_conf(s, run_dir)),
         SQOOP_MAIN,
         *args,
     ]
