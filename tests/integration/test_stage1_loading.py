@@ -178,6 +178,39 @@ def test_reload_changes_only_rows_whose_values_changed(bucket, stores):
     assert rds("SELECT rows_in, rows_loaded FROM load_audit WHERE source_key = %s", key) == ((24, 24),)
 
 
+def test_a_new_object_loads_straight_unless_its_keys_are_taken(bucket, stores):
+    """A never-loaded object whose keys are all new goes straight into the table; one holding rows that
+    another object loaded is merged (those rows unchanged); a key inserted by another load between the
+    check and the load makes the straight load step aside with nothing loaded."""
+    from retailstream.loading.rds_loader import _load_unless_taken, connect
+
+    store = stores[0] + 4  # an id of this test alone (the module's block has ten)
+    prefix = unique("new")
+    try:
+        put_and_invoke(bucket, f"{prefix}/stores/stores.csv", stores_csv([store]))
+        first = put_and_invoke(
+            bucket, f"{prefix}/sales/a.parquet", parquet_bytes(sales_frame(store, depts=(1,)))
+        )
+        assert (first["inserted"], first["updated"], first["unchanged"]) == (8, 0, 0)
+        both = parquet_bytes(sales_frame(store, depts=(1, 2)))
+        merged = put_and_invoke(bucket, f"{prefix}/sales/b.parquet", both)
+        assert (merged["inserted"], merged["updated"], merged["unchanged"]) == (8, 0, 8)
+
+        race = f"{prefix}/sales/race.parquet"
+        conn = connect()
+        try:
+            with conn.cursor() as cur:
+                assert not _load_unless_taken(cur, "sales", race, sales_frame(store, depts=(3, 1)))
+                cur.execute("SELECT COUNT(*) FROM sales WHERE source_key = %s", (race,))
+                assert cur.fetchone() == (0,)
+        finally:
+            conn.rollback()
+            conn.close()
+        assert rds("SELECT COUNT(*) FROM sales WHERE store = %s", store) == ((16,),)
+    finally:
+        purge_rds_stores([store])
+
+
 def removal_event(bucket: str, key: str) -> dict:
     event = direct_event(bucket, key)
     event["Records"][0]["eventName"] = "ObjectRemoved:Delete"

@@ -57,6 +57,7 @@ class LoadLockTimeout(RuntimeError):
 # Tables whose rows reference a store: deleting a store deletes them too (ON DELETE CASCADE).
 STORE_CHILDREN = ("sales", "store_traffic")
 LOCK_SECONDS = 60
+DUPLICATE_KEY = 1062  # ER_DUP_ENTRY
 
 
 @dataclass
@@ -141,14 +142,22 @@ def load_object(bucket: str, key: str, *, conn, s3, settings: Settings | None = 
                 raise PoisonObject(str(error)) from error
             report.format = parsed.format
             try:
-                _merge(cur, dataset, key, parsed, report)
+                # An object never loaded whose keys are all new needs no staging and no merge: its rows
+                # go straight into the table, as fast as a plain LOAD DATA.
+                fresh = row is None and _insert_new(cur, dataset, key, parsed, report)
+                if not fresh:
+                    _merge(cur, dataset, key, parsed, report)
             except LoadWarnings as error:  # quarantined like an unreadable object, nothing else kept
                 conn.rollback()
                 conn.begin()
                 _quarantine(cur, dataset, key, [RejectedRow(0, str(error), "")])
                 conn.commit()
                 raise PoisonObject(f"{key}: {error}") from error
-            _delete_rows(cur, dataset, key, report, keep_staged=not parsed.valid.empty)
+            # The rows of an object carry its key only once it was loaded, and its audit row is written and
+            # removed with them: an object without one has no earlier rows to delete.
+            if row is not None:
+                _delete_rows(cur, dataset, key, report, keep_staged=not parsed.valid.empty)
+            cur.execute(f"DROP TEMPORARY TABLE IF EXISTS `stage_{dataset}`")
             _quarantine(cur, dataset, key, parsed.rejected)
             report.rows_in = parsed.rows_in
             report.rows_quarantined = len(parsed.rejected)
@@ -210,8 +219,6 @@ def _delete_rows(cur, dataset: str, key: str, report: LoadReport, *, keep_staged
             )
             cascaded[child] = cur.fetchone()[0]
     report.rows_deleted = cur.execute(f"DELETE t {doomed}", (key,))
-    if keep_staged:
-        cur.execute(f"DROP TEMPORARY TABLE `stage_{dataset}`")
     for table, rows in ((dataset, report.rows_deleted), *cascaded.items()):
         if rows:
             cur.execute(
@@ -251,6 +258,41 @@ def merge_statement(dataset: str) -> str:
     )
 
 
+def _insert_new(cur, dataset: str, key: str, parsed: ParsedObject, report: LoadReport) -> bool:
+    """Load the rows straight into the table when none of their keys is there yet; False (nothing
+    loaded) when some may be: no row of the table may lie within the bounding box of the object's keys
+    (a range query on the key or an index, empty for a new partition)."""
+    spec = contract(dataset)
+    frame = parsed.valid
+    if frame.empty:
+        return False
+    within = " AND ".join(f"`{c}` BETWEEN %s AND %s" for c in spec.key)
+    bounds = [_sql_value(bound) for c in spec.key for bound in (frame[c].min(), frame[c].max())]
+    cur.execute(f"SELECT 1 FROM `{dataset}` WHERE {within} LIMIT 1", bounds)
+    if cur.fetchone() or not _load_unless_taken(cur, dataset, key, frame):
+        return False
+    report.inserted = report.rows_loaded = len(frame)
+    return True
+
+
+def _load_unless_taken(cur, dataset: str, key: str, frame) -> bool:
+    """LOAD DATA the rows into the table itself; False, with nothing loaded, when a key was there after
+    all (another object's load inserted it since the check): LOCAL implies IGNORE, so LOAD DATA skips
+    such a row with a duplicate-key warning, and this load is undone for the merge to take over."""
+    cur.execute("SAVEPOINT load_new")
+    warnings = _load_data(cur, dataset, dataset, key, frame)
+    if any(code == DUPLICATE_KEY for code, _ in warnings.shown):
+        cur.execute("ROLLBACK TO SAVEPOINT load_new")
+        return False
+    _refuse(warnings)
+    return True
+
+
+def _sql_value(value):
+    """A pandas/numpy scalar as the Python value PyMySQL can send."""
+    return value.date() if hasattr(value, "date") else value.item()
+
+
 def _merge(cur, dataset: str, key: str, parsed: ParsedObject, report: LoadReport) -> None:
     spec = contract(dataset)
     frame = parsed.valid
@@ -260,23 +302,13 @@ def _merge(cur, dataset: str, key: str, parsed: ParsedObject, report: LoadReport
     # The target's column types without its other indexes and checks: the rows are validated already.
     staged = ", ".join(f"`{c}`" for c in [*spec.names, "source_key"])
     primary = ", ".join(f"`{c}`" for c in spec.key)
-    # Its primary key is the table's: the delete of the rows an object no longer holds joins on it.
+    # Its primary key is the table's: the delete of the rows an object no longer holds joins on it. The
+    # rows arrive in key order, so the key costs the load nothing.
     cur.execute(
         f"CREATE TEMPORARY TABLE `stage_{dataset}` (PRIMARY KEY ({primary})) "
         f"SELECT {staged} FROM `{dataset}` LIMIT 0"
     )
-    with tempfile.NamedTemporaryFile(suffix=".tsv") as tsv:
-        _write_tsv(frame, dataset, tsv.name)
-        columns = ", ".join(f"`{c}`" for c in spec.names)
-        cur.execute(
-            f"LOAD DATA LOCAL INFILE %s INTO TABLE `stage_{dataset}` CHARACTER SET utf8mb4 "
-            f"FIELDS TERMINATED BY '\\t' LINES TERMINATED BY '\\n' ({columns}) SET source_key = %s",
-            (tsv.name, key),
-        )
-        if cur.warning_count:  # a value the column cannot hold was clipped or truncated: refuse the object
-            cur.execute("SHOW WARNINGS LIMIT 3")
-            shown = "; ".join(f"{message}" for _, _, message in cur.fetchall())
-            raise LoadWarnings(f"the load raised {cur.warning_count} warning(s): {shown}")
+    _refuse(_load_data(cur, f"stage_{dataset}", dataset, key, frame))
     join = " AND ".join(f"t.`{c}` = s.`{c}`" for c in spec.key)
     cur.execute(f"SELECT COUNT(*) FROM `stage_{dataset}` s JOIN `{dataset}` t ON {join}")
     existing = cur.fetchone()[0]
@@ -288,9 +320,39 @@ def _merge(cur, dataset: str, key: str, parsed: ParsedObject, report: LoadReport
     report.rows_loaded = len(frame)
 
 
+@dataclass(frozen=True)
+class _Warnings:
+    count: int
+    shown: list[tuple[int, str]]  # (code, message) of the first max_error_count (64) warnings
+
+
+def _load_data(cur, table: str, dataset: str, key: str, frame) -> _Warnings:
+    """LOAD DATA LOCAL INFILE the rows into ``table``, all with ``source_key = key``."""
+    columns = ", ".join(f"`{c}`" for c in contract(dataset).names)
+    with tempfile.NamedTemporaryFile(suffix=".tsv") as tsv:
+        _write_tsv(frame, dataset, tsv.name)
+        cur.execute(
+            f"LOAD DATA LOCAL INFILE %s INTO TABLE `{table}` CHARACTER SET utf8mb4 "
+            f"FIELDS TERMINATED BY '\\t' LINES TERMINATED BY '\\n' ({columns}) SET source_key = %s",
+            (tsv.name, key),
+        )
+    count = cur.warning_count
+    if not count:
+        return _Warnings(0, [])
+    cur.execute("SHOW WARNINGS")
+    return _Warnings(count, [(code, message) for _, code, message in cur.fetchall()])
+
+
+def _refuse(warnings: _Warnings) -> None:
+    """A value the column cannot hold was clipped or truncated: refuse the object."""
+    if warnings.count:
+        shown = "; ".join(message for _, message in warnings.shown[:3])
+        raise LoadWarnings(f"the load raised {warnings.count} warning(s): {shown}")
+
+
 def _write_tsv(frame, dataset: str, path: str) -> None:
-    """The valid rows as tab-separated text for LOAD DATA: booleans as 0/1, dates ISO, amounts rounded to
-    the cent (the RDS column is DECIMAL(12, 2)), written by Arrow's C++ CSV writer."""
+    """The valid rows as tab-separated text for LOAD DATA, in key order: booleans as 0/1, dates ISO,
+    amounts rounded to the cent (the RDS column is DECIMAL(12, 2)), written by Arrow's C++ CSV writer."""
     import pyarrow as pa
     import pyarrow.csv as pa_csv
 
@@ -307,6 +369,7 @@ def _write_tsv(frame, dataset: str, path: str) -> None:
         elif pa.types.is_floating(field.type):
             out[field.name] = out[field.name].round(2)
     table = pa.Table.from_pandas(out, schema=schema, preserve_index=False)
+    table = table.sort_by([(name, "ascending") for name in contract(dataset).key])
     pa_csv.write_csv(
         table, path, pa_csv.WriteOptions(include_header=False, delimiter="\t", quoting_style="none")
     )
