@@ -2,7 +2,9 @@
 
 Every function takes ``(sales, stores, features, store_traffic)`` — Spark DataFrames with the contract's
 snake_case columns (``store_traffic`` may be ``None``) — and returns a DataFrame sorted by its key, with
-the columns its docstring lists. Rules shared by all ten:
+the columns its docstring lists. Most questions start from the same two aggregates of ``sales`` (store
+weeks, department weeks): ``Shared`` holds them, so a run of all ten computes them once (``shared=``);
+a function called alone builds them from its inputs. Rules shared by all ten:
 
 - **Store weekly sales** = the sum of ``weekly_sales`` over the departments of one store in one week.
   Negative weekly sales (returns) are valid and kept in every sum and average.
@@ -18,7 +20,7 @@ the columns its docstring lists. Rules shared by all ten:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 from pyspark.sql import Column, Window
@@ -65,8 +67,38 @@ def _with_type(frame: DataFrame, stores: DataFrame) -> DataFrame:
     return frame.join(stores.select("store", "store_type"), "store", "left")
 
 
+@dataclass(frozen=True)
+class Shared:
+    """The aggregates of ``sales`` that several questions start from (a few thousand rows at 1×)."""
+
+    store_weeks: DataFrame  # store, week_date, store_sales, is_holiday, store_type (NULL: not in stores)
+    dept_weeks: DataFrame  # dept, week_date, dept_sales (exact), stores (stores selling it that week)
+
+    @classmethod
+    def of(cls, sales: DataFrame, stores: DataFrame) -> Shared:
+        dept_weeks = sales.groupBy("dept", "week_date").agg(
+            F.sum(_cents("weekly_sales")).alias("dept_sales"),
+            # (store, dept, week_date) is the sales key: one row per store.
+            F.count("*").cast("int").alias("stores"),
+        )
+        return cls(_with_type(store_weekly_sales(sales), stores), dept_weeks)
+
+    def frames(self) -> list[DataFrame]:
+        return [getattr(self, f.name) for f in fields(self)]
+
+
+def _sorted(frame: DataFrame, *columns: str | Column) -> DataFrame:
+    """Every result is small (at most one row per department-week): sorted in one partition, without the
+    sampling job and range shuffle of a global ``orderBy``."""
+    return frame.coalesce(1).sortWithinPartitions(*columns)
+
+
 def uc01_type_b_april_visits(
-    sales: DataFrame, stores: DataFrame, features: DataFrame, store_traffic: DataFrame | None = None
+    sales: DataFrame,
+    stores: DataFrame,
+    features: DataFrame,
+    store_traffic: DataFrame | None = None,
+    shared: Shared | None = None,
 ) -> DataFrame:
     """UC1 — Average customer visits for type-B stores in April.
 
@@ -80,14 +112,16 @@ def uc01_type_b_april_visits(
     ('avg_weekly_customer_visits_per_store' or 'avg_weekly_sales_per_store'), value (rounded to 2
     decimals), stores (distinct type-B stores counted), store_weeks (store-weeks averaged), note.
     """
-    type_b = stores.filter(F.col("store_type") == "B").select("store")
+    type_b = F.col("store_type") == "B"
     if store_traffic is not None and not store_traffic.isEmpty():
         weekly = store_traffic.select("store", "week_date", _cents("customers").alias("value"))
+        weekly = weekly.join(stores.filter(type_b).select("store"), "store")
         measure, note = VISITS_MEASURE, "average weekly customer visits per type-B store in April"
     else:
-        weekly = store_weekly_sales(sales).select("store", "week_date", F.col("store_sales").alias("value"))
+        store_weeks = (shared or Shared.of(sales, stores)).store_weeks
+        weekly = store_weeks.filter(type_b).select("store", "week_date", F.col("store_sales").alias("value"))
         measure, note = SALES_MEASURE, NO_VISITS_NOTE
-    april = weekly.join(type_b, "store").filter(F.month("week_date") == 4)
+    april = weekly.filter(F.month("week_date") == 4)
     aggregates = [
         _money(F.avg("value")).alias("value"),
         F.countDistinct("store").cast("int").alias("stores"),
@@ -96,16 +130,18 @@ def uc01_type_b_april_visits(
     per_year = april.groupBy(F.format_string("%d-04", F.year("week_date")).alias("period")).agg(*aggregates)
     overall = april.agg(*aggregates).select(F.lit(ALL_APRILS).alias("period"), "*")
     # An empty April still answers (with NULL value) instead of vanishing from the report.
-    return (
-        per_year.unionByName(overall)
-        .select("period", F.lit(measure).alias("measure"), "value", "stores", "store_weeks")
-        .withColumn("note", F.lit(note))
-        .orderBy("period")
+    result = per_year.unionByName(overall).select(
+        "period", F.lit(measure).alias("measure"), "value", "stores", "store_weeks", F.lit(note).alias("note")
     )
+    return _sorted(result, "period")
 
 
 def uc02_holiday_sales_by_type(
-    sales: DataFrame, stores: DataFrame, features: DataFrame, store_traffic: DataFrame | None = None
+    sales: DataFrame,
+    stores: DataFrame,
+    features: DataFrame,
+    store_traffic: DataFrame | None = None,
+    shared: Shared | None = None,
 ) -> DataFrame:
     """UC2 — Average sales in holiday weeks by store type, with non-holiday weeks beside them.
 
@@ -117,25 +153,27 @@ def uc02_holiday_sales_by_type(
     holiday_uplift_pct ((holiday / non-holiday - 1) * 100; NULL when the non-holiday average is not
     positive), holiday_store_weeks, non_holiday_store_weeks.
     """
-    weekly = store_weekly_sales(sales).join(stores.select("store", "store_type"), "store")
+    store_weeks = (shared or Shared.of(sales, stores)).store_weeks
+    weekly = store_weeks.filter(F.col("store_type").isNotNull())
     holiday = F.col("is_holiday")
     holiday_avg = F.avg(F.when(holiday, F.col("store_sales")))
     other_avg = F.avg(F.when(~holiday, F.col("store_sales")))
-    return (
-        weekly.groupBy("store_type")
-        .agg(
-            _money(holiday_avg).alias("holiday_avg_weekly_sales"),
-            _money(other_avg).alias("non_holiday_avg_weekly_sales"),
-            _pct(holiday_avg, other_avg).alias("holiday_uplift_pct"),
-            F.count_if(holiday).cast("int").alias("holiday_store_weeks"),
-            F.count_if(~holiday).cast("int").alias("non_holiday_store_weeks"),
-        )
-        .orderBy("store_type")
+    by_type = weekly.groupBy("store_type").agg(
+        _money(holiday_avg).alias("holiday_avg_weekly_sales"),
+        _money(other_avg).alias("non_holiday_avg_weekly_sales"),
+        _pct(holiday_avg, other_avg).alias("holiday_uplift_pct"),
+        F.count_if(holiday).cast("int").alias("holiday_store_weeks"),
+        F.count_if(~holiday).cast("int").alias("non_holiday_store_weeks"),
     )
+    return _sorted(by_type, "store_type")
 
 
 def uc03_leap_year_2012(
-    sales: DataFrame, stores: DataFrame, features: DataFrame, store_traffic: DataFrame | None = None
+    sales: DataFrame,
+    stores: DataFrame,
+    features: DataFrame,
+    store_traffic: DataFrame | None = None,
+    shared: Shared | None = None,
 ) -> DataFrame:
     """UC3 — Leap-year 2012 performance per store, and the worst-performing store.
 
@@ -148,35 +186,37 @@ def uc03_leap_year_2012(
     Columns: store, store_type, total_sales, weeks, avg_weekly_sales, rank_from_worst, is_worst,
     first_week, last_week.
     """
-    weekly = store_weekly_sales(sales).filter(F.year("week_date") == 2012)
-    per_store = weekly.groupBy("store").agg(
+    store_weeks = (shared or Shared.of(sales, stores)).store_weeks
+    weekly = store_weeks.withColumn("year", F.year("week_date")).filter(F.col("year") == 2012)
+    per_store = weekly.groupBy("year", "store", "store_type").agg(
         _money(F.sum("store_sales")).alias("total_sales"),
         F.count("*").cast("int").alias("weeks"),
         F.avg("store_sales").alias("exact_avg"),
         F.min("week_date").alias("first_week"),
         F.max("week_date").alias("last_week"),
     )
-    rank = F.rank().over(Window.orderBy("exact_avg")).cast("int")
-    return (
-        _with_type(per_store, stores)
-        .withColumn("rank_from_worst", rank)
-        .select(
-            "store",
-            "store_type",
-            "total_sales",
-            "weeks",
-            _money(F.col("exact_avg")).alias("avg_weekly_sales"),
-            "rank_from_worst",
-            (F.col("rank_from_worst") == 1).alias("is_worst"),
-            "first_week",
-            "last_week",
-        )
-        .orderBy("store")
+    # One year: its window holds one row per store.
+    rank = F.rank().over(Window.partitionBy("year").orderBy("exact_avg")).cast("int")
+    ranked = per_store.withColumn("rank_from_worst", rank).select(
+        "store",
+        "store_type",
+        "total_sales",
+        "weeks",
+        _money(F.col("exact_avg")).alias("avg_weekly_sales"),
+        "rank_from_worst",
+        (F.col("rank_from_worst") == 1).alias("is_worst"),
+        "first_week",
+        "last_week",
     )
+    return _sorted(ranked, "store")
 
 
 def uc04_unemployment_regression(
-    sales: DataFrame, stores: DataFrame, features: DataFrame, store_traffic: DataFrame | None = None
+    sales: DataFrame,
+    stores: DataFrame,
+    features: DataFrame,
+    store_traffic: DataFrame | None = None,
+    shared: Shared | None = None,
 ) -> DataFrame:
     """UC4 — Sales prediction with the unemployment factor.
 
@@ -200,8 +240,8 @@ def uc04_unemployment_regression(
         "store", "week_date", F.col("unemployment").alias("x")
     )
     store_rows = (
-        store_weekly_sales(sales)
-        .join(unemployment, ["store", "week_date"])
+        (shared or Shared.of(sales, stores))
+        .store_weeks.join(unemployment, ["store", "week_date"])
         .select(F.lit("store").alias("model"), F.lit(None).cast("int").alias("dept"), "x", "store_sales")
     )
     dept_rows = sales.join(unemployment, ["store", "week_date"]).select(
@@ -223,7 +263,7 @@ def uc04_unemployment_regression(
         )
     )
     predicted = F.col("intercept") + F.col("slope") * F.col("high_x")
-    return fitted.select(
+    models = fitted.select(
         "model",
         "dept",
         "n",
@@ -234,11 +274,16 @@ def uc04_unemployment_regression(
         _money(F.col("observed")).alias("observed_avg_sales"),
         _money(predicted).alias("predicted_avg_sales"),
         _pct(predicted, F.col("observed")).alias("prediction_error_pct"),
-    ).orderBy(F.col("model").desc(), "dept")
+    )
+    return _sorted(models, F.col("model").desc(), "dept")
 
 
 def uc05_monthly_dept_sales(
-    sales: DataFrame, stores: DataFrame, features: DataFrame, store_traffic: DataFrame | None = None
+    sales: DataFrame,
+    stores: DataFrame,
+    features: DataFrame,
+    store_traffic: DataFrame | None = None,
+    shared: Shared | None = None,
 ) -> DataFrame:
     """UC5 — Monthly sales per department, with the trend.
 
@@ -253,11 +298,11 @@ def uc05_monthly_dept_sales(
     (months in the trend fit).
     """
     # Department-weeks first: then a month's weeks are its rows (no DISTINCT count over all stores).
-    weekly = sales.groupBy("dept", "week_date").agg(F.sum(_cents("weekly_sales")).alias("week_sales"))
+    weekly = (shared or Shared.of(sales, stores)).dept_weeks
     month_start = F.make_date(F.year("week_date"), F.month("week_date"), F.lit(1))
     monthly = weekly.groupBy("dept", month_start.alias("month_start")).agg(
         F.count("*").cast("int").alias("weeks"),
-        F.sum("week_sales").alias("exact_sales"),
+        F.sum("dept_sales").alias("exact_sales"),
     )
     month_index = F.year("month_start") * 12 + F.month("month_start")
     monthly = monthly.withColumn("month_index", month_index)
@@ -266,7 +311,7 @@ def uc05_monthly_dept_sales(
     previous_index = F.lag("month_index").over(by_month)
     previous_sales = F.lag("exact_sales").over(by_month)
     trend = F.regr_slope(F.col("exact_sales").cast("double"), "month_index").over(dept)
-    return monthly.select(
+    result = monthly.select(
         "dept",
         "month_start",
         "weeks",
@@ -277,11 +322,16 @@ def uc05_monthly_dept_sales(
         ).alias("mom_change"),
         F.round(trend, 2).alias("trend_slope_per_month"),
         F.count("*").over(dept).cast("int").alias("trend_months"),
-    ).orderBy("dept", "month_start")
+    )
+    return _sorted(result, "dept", "month_start")
 
 
 def uc06_top_store_per_week(
-    sales: DataFrame, stores: DataFrame, features: DataFrame, store_traffic: DataFrame | None = None
+    sales: DataFrame,
+    stores: DataFrame,
+    features: DataFrame,
+    store_traffic: DataFrame | None = None,
+    shared: Shared | None = None,
 ) -> DataFrame:
     """UC6 — The store with the highest sales each week.
 
@@ -293,28 +343,29 @@ def uc06_top_store_per_week(
     """
     week = Window.partitionBy("week_date")
     top = (
-        store_weekly_sales(sales)
-        .withColumn("week_max", F.max("store_sales").over(week))
+        (shared or Shared.of(sales, stores))
+        .store_weeks.withColumn("week_max", F.max("store_sales").over(week))
         .withColumn("stores_in_week", F.count("*").over(week).cast("int"))
         .filter(F.col("store_sales") == F.col("week_max"))
         .withColumn("tied", F.count("*").over(week) > 1)
     )
-    return (
-        _with_type(top, stores)
-        .select(
-            "week_date",
-            "store",
-            "store_type",
-            _money(F.col("store_sales")).alias("store_weekly_sales"),
-            "stores_in_week",
-            "tied",
-        )
-        .orderBy("week_date", "store")
+    result = top.select(
+        "week_date",
+        "store",
+        "store_type",
+        _money(F.col("store_sales")).alias("store_weekly_sales"),
+        "stores_in_week",
+        "tied",
     )
+    return _sorted(result, "week_date", "store")
 
 
 def uc07_dept_weekly_performance(
-    sales: DataFrame, stores: DataFrame, features: DataFrame, store_traffic: DataFrame | None = None
+    sales: DataFrame,
+    stores: DataFrame,
+    features: DataFrame,
+    store_traffic: DataFrame | None = None,
+    shared: Shared | None = None,
 ) -> DataFrame:
     """UC7 — Department performance by week.
 
@@ -326,18 +377,14 @@ def uc07_dept_weekly_performance(
     Columns: week_date, dept, dept_weekly_sales, stores (stores selling the department that week),
     rank_in_week, share_of_week_pct (NULL when the week's total is not positive), wow_change.
     """
-    weekly = sales.groupBy("week_date", "dept").agg(
-        F.sum(_cents("weekly_sales")).alias("exact_sales"),
-        # (store, dept, week_date) is the sales key: one row per store.
-        F.count("*").cast("int").alias("stores"),
-    )
+    weekly = (shared or Shared.of(sales, stores)).dept_weeks.withColumnRenamed("dept_sales", "exact_sales")
     week = Window.partitionBy("week_date")
     week_total = F.sum("exact_sales").over(week)
     by_week = Window.partitionBy("dept").orderBy("week_date")
     previous_week = F.lag("week_date").over(by_week)
     previous_sales = F.lag("exact_sales").over(by_week)
     share = F.col("exact_sales").cast("double") / week_total.cast("double") * 100
-    return weekly.select(
+    result = weekly.select(
         "week_date",
         "dept",
         _money(F.col("exact_sales")).alias("dept_weekly_sales"),
@@ -347,11 +394,16 @@ def uc07_dept_weekly_performance(
         _money(
             F.when(previous_week == F.date_sub("week_date", 7), F.col("exact_sales") - previous_sales)
         ).alias("wow_change"),
-    ).orderBy("week_date", "dept")
+    )
+    return _sorted(result, "week_date", "dept")
 
 
 def uc08_lowest_fuel_price_per_week(
-    sales: DataFrame, stores: DataFrame, features: DataFrame, store_traffic: DataFrame | None = None
+    sales: DataFrame,
+    stores: DataFrame,
+    features: DataFrame,
+    store_traffic: DataFrame | None = None,
+    shared: Shared | None = None,
 ) -> DataFrame:
     """UC8 — The store with the lowest fuel price each week.
 
@@ -371,15 +423,18 @@ def uc08_lowest_fuel_price_per_week(
         .filter(F.col("fuel_price") == F.col("week_min"))
         .withColumn("tied", F.count("*").over(week) > 1)
     )
-    return (
-        _with_type(lowest, stores)
-        .select("week_date", "store", "store_type", "fuel_price", "stores_reporting", "tied")
-        .orderBy("week_date", "store")
+    result = _with_type(lowest, stores).select(
+        "week_date", "store", "store_type", "fuel_price", "stores_reporting", "tied"
     )
+    return _sorted(result, "week_date", "store")
 
 
 def uc09_store_yearly_performance(
-    sales: DataFrame, stores: DataFrame, features: DataFrame, store_traffic: DataFrame | None = None
+    sales: DataFrame,
+    stores: DataFrame,
+    features: DataFrame,
+    store_traffic: DataFrame | None = None,
+    shared: Shared | None = None,
 ) -> DataFrame:
     """UC9 — Store performance by year, compared year over year.
 
@@ -395,8 +450,9 @@ def uc09_store_yearly_performance(
     Columns: store, store_type, year, weeks, yearly_sales, avg_weekly_sales, partial_year,
     rank_by_sales, yoy_growth_pct, yoy_avg_weekly_growth_pct, rank_by_growth.
     """
-    weekly = store_weekly_sales(sales).withColumn("year", F.year("week_date"))
-    yearly = weekly.groupBy("store", "year").agg(
+    store_weeks = (shared or Shared.of(sales, stores)).store_weeks
+    weekly = store_weeks.withColumn("year", F.year("week_date"))
+    yearly = weekly.groupBy("store", "store_type", "year").agg(
         F.count("*").cast("int").alias("weeks"),
         F.sum("store_sales").alias("exact_sales"),
         F.avg("store_sales").alias("exact_avg"),
@@ -421,27 +477,28 @@ def uc09_store_yearly_performance(
     )
     growth = F.col("yoy_avg_weekly_growth_pct")
     growth_rank = F.rank().over(in_year.orderBy(growth.desc_nulls_last())).cast("int")
-    return (
-        _with_type(ranked, stores)
-        .select(
-            "store",
-            "store_type",
-            "year",
-            "weeks",
-            _money(F.col("exact_sales")).alias("yearly_sales"),
-            _money(F.col("exact_avg")).alias("avg_weekly_sales"),
-            "partial_year",
-            "rank_by_sales",
-            "yoy_growth_pct",
-            "yoy_avg_weekly_growth_pct",
-            F.when(growth.isNotNull(), growth_rank).alias("rank_by_growth"),
-        )
-        .orderBy("store", "year")
+    result = ranked.select(
+        "store",
+        "store_type",
+        "year",
+        "weeks",
+        _money(F.col("exact_sales")).alias("yearly_sales"),
+        _money(F.col("exact_avg")).alias("avg_weekly_sales"),
+        "partial_year",
+        "rank_by_sales",
+        "yoy_growth_pct",
+        "yoy_avg_weekly_growth_pct",
+        F.when(growth.isNotNull(), growth_rank).alias("rank_by_growth"),
     )
+    return _sorted(result, "store", "year")
 
 
 def uc10_offer_weeks(
-    sales: DataFrame, stores: DataFrame, features: DataFrame, store_traffic: DataFrame | None = None
+    sales: DataFrame,
+    stores: DataFrame,
+    features: DataFrame,
+    store_traffic: DataFrame | None = None,
+    shared: Shared | None = None,
 ) -> DataFrame:
     """UC10 — Weekly performance with vs without offers, per store and per store type.
 
@@ -466,8 +523,8 @@ def uc10_offer_weeks(
         is_offer = is_offer | F.coalesce(F.col(markdown) > 0, F.lit(False))
     offers = features.select("store", "week_date", is_offer.alias("offer"))
     first_offer = offers.agg(F.min(F.when(F.col("offer"), F.col("week_date"))).alias("first_offer_week"))
-    weekly = _with_type(store_weekly_sales(sales).join(offers, ["store", "week_date"]), stores)
-    weekly = weekly.crossJoin(first_offer)
+    store_weeks = (shared or Shared.of(sales, stores)).store_weeks
+    weekly = store_weeks.join(offers, ["store", "week_date"]).crossJoin(first_offer)
 
     offer, sales_ = F.col("offer"), F.col("store_sales")
     recent = F.col("week_date") >= F.col("first_offer_week")
@@ -491,12 +548,13 @@ def uc10_offer_weeks(
     )
     level = F.when(F.col("grouping") == 0, "store").when(F.col("grouping") == 1, "type").otherwise("chain")
     level_order = F.when(F.col("level") == "store", 0).when(F.col("level") == "type", 1).otherwise(2)
-    return (
+    levels = (
         grouped.withColumn("level", level)
         # Stores missing from `stores` have no type: they stay per store and in the chain only.
         .filter((F.col("level") != "type") | F.col("store_type").isNotNull())
-        .orderBy(level_order, "store", "store_type")
-        .select("level", "store", "store_type", *aggregates)
+    )
+    return _sorted(levels, level_order, "store", "store_type").select(
+        "level", "store", "store_type", *aggregates
     )
 
 
