@@ -16,7 +16,7 @@ def bench(names: list[str] = typer.Argument(None, help="benchmarks to run (defau
     unknown = set(names or []) - set(BENCHMARKS)
     if unknown:
         raise typer.BadParameter(f"unknown benchmark(s) {sorted(unknown)}; known: {sorted(BENCHMARKS)}")
-    results = run_benchmarks(names or None)
+    results, goals = run_benchmarks(names or None)
     table = Table("benchmark", "variant", "seconds", "rows/s", "MB/s", "× vs baseline", "notes")
     for m in results:
         r = ratio(results, m)
@@ -30,3 +30,12 @@ def bench(names: list[str] = typer.Argument(None, help="benchmarks to run (defau
             ", ".join(f"{k}={v}" for k, v in m.notes.items()),
         )
     Console(width=170).print(table)
+    measured = [goal for goal in goals if goal.measured(results) is not None]
+    if measured:
+        table = Table("goal", "before", "now", "goal", "met", title="Goals: now vs goal")
+        for goal in measured:
+            met = goal.met(results)
+            table.add_row(
+                goal.label, goal.before, f"{goal.measured(results):.1f}×", goal.goal, "yes" if met else "no"
+            )
+        Console(width=170).print(table)

@@ -37,6 +37,38 @@ class Measurement:
         return self.bytes / 2**20 / self.seconds if self.seconds else 0.0
 
 
+@dataclass(frozen=True)
+class Goal:
+    """A performance goal stated as the ratio of two variants measured in the same run."""
+
+    label: str
+    benchmark: str
+    variant: str
+    baseline: str
+    slower_by: (
+        bool  # True: variant's time ÷ baseline's, at most `target`; False: baseline's ÷ variant's, at least
+    )
+    target: float
+    before: str  # the ratio when the goal was set
+
+    def measured(self, measurements: list[Measurement]) -> float | None:
+        times = {(m.benchmark, m.variant): m.seconds for m in measurements}
+        mine, base = times.get((self.benchmark, self.variant)), times.get((self.benchmark, self.baseline))
+        if not mine or not base:
+            return None
+        return mine / base if self.slower_by else base / mine
+
+    def met(self, measurements: list[Measurement]) -> bool | None:
+        value = self.measured(measurements)
+        if value is None:
+            return None
+        return value <= self.target if self.slower_by else value >= self.target
+
+    @property
+    def goal(self) -> str:
+        return f"≤ {self.target:g}×" if self.slower_by else f"≥ {self.target:g}×"
+
+
 def timed(fn: Callable[[], object]) -> tuple[float, object]:
     started = time.perf_counter()
     result = fn()
@@ -49,16 +81,27 @@ def ratio(measurements: list[Measurement], m: Measurement) -> float | None:
     return base.seconds / m.seconds if base and m.seconds else None
 
 
-def run_benchmarks(names: list[str] | None = None, settings: Settings | None = None) -> list[Measurement]:
+def run_benchmarks(
+    names: list[str] | None = None, settings: Settings | None = None
+) -> tuple[list[Measurement], list[Goal]]:
+    """Run the benchmarks; their measurements and the goals (``GOALS`` of each module) they measure."""
     s = settings or get_settings()
     results: list[Measurement] = []
+    goals: list[Goal] = []
     for name in names or list(BENCHMARKS):
         module = importlib.import_module(BENCHMARKS[name])
         results.extend(module.run(s))
+        goals.extend(getattr(module, "GOALS", ()))
     out = s.home / "bench-results"
     out.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
-    (out / f"bench-{stamp}.json").write_text(
-        json.dumps([{**asdict(m), "ratio_vs_baseline": ratio(results, m)} for m in results], indent=2)
-    )
-    return results
+    report = {
+        "measurements": [{**asdict(m), "ratio_vs_baseline": ratio(results, m)} for m in results],
+        "goals": [
+            {**asdict(g), "measured": g.measured(results), "met": g.met(results)}
+            for g in goals
+            if g.measured(results) is not None
+        ],
+    }
+    (out / f"bench-{stamp}.json").write_text(json.dumps(report, indent=2))
+    return results, goals

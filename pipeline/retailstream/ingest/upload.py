@@ -8,8 +8,9 @@ Per file: the sha256 is computed locally and stored in the object's metadata (an
 checksum, which real S3 verifies on arrival); after the upload the object is read back and hashed,
 because an emulator may store corrupted bytes without complaint. A mismatch, throttling, a 5xx or a
 connection problem is retried with exponential backoff. A file whose object already carries the same
-sha256 is skipped, so a second run uploads nothing. Files above ``settings.multipart_threshold_mb`` go
-through the multipart transfer manager.
+sha256 is skipped, so a second run uploads nothing; the listing already shows it when the object's ETag
+is the file's MD5 (a single-part upload), so an unchanged tree costs one listing, not a request per
+file. Files above ``settings.multipart_threshold_mb`` go through the multipart transfer manager.
 
 The incoming tree is what the stores deliver now: an object of the dataset prefixes whose file is no
 longer there is retracted (deleted; the bucket's versioning keeps its history), and the Glue job then
@@ -42,7 +43,7 @@ from tenacity import (
 
 from retailstream import clients
 from retailstream.datasets import layout
-from retailstream.fingerprint import file_sha256
+from retailstream.fingerprint import file_sha256_md5
 from retailstream.monitoring.metrics import stage_run
 from retailstream.s3util import is_retryable, iter_objects, join_key
 from retailstream.settings import Settings, get_settings
@@ -78,6 +79,7 @@ class FileOutcome:
     key: str
     bytes: int
     sha256: str
+    md5: str = ""  # S3's ETag for a single-part upload of these bytes
     status: str = "pending"  # uploaded | skipped | failed
     attempts: int = 0
     multipart: bool = False
@@ -146,11 +148,13 @@ def plan_files(source: Path, s: Settings, prefix: str = "") -> list[tuple[Path, 
             continue
         for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")):
             relative = path.relative_to(root).as_posix()
+            sha256, md5 = file_sha256_md5(path)
             outcome = FileOutcome(
                 path=f"{folder}/{relative}",
                 key=join_key(prefix, key_prefix, relative),
                 bytes=path.stat().st_size,
-                sha256=file_sha256(path),
+                sha256=sha256,
+                md5=md5,
             )
             planned.append((path, outcome))
     return planned
@@ -190,7 +194,7 @@ def upload_incoming(
         report.files = [outcome for _, outcome in planned]
         prefixes = {join_key(prefix, key_prefix) for key_prefix in dataset_prefixes(s).values()}
         try:
-            existing = _existing_sizes(s3, bucket, prefixes)
+            existing = _listed(s3, bucket, prefixes)
         except Exception as exc:  # no bucket, no permission, no endpoint: nothing can be uploaded
             raise UploadError(f"cannot list s3://{bucket}/{prefix}: {exc}") from exc
         with (
@@ -255,9 +259,13 @@ def upload_incoming(
     return report
 
 
-def _existing_sizes(s3, bucket: str, prefixes: set[str]) -> dict[str, int]:
-    """One listing per dataset prefix: key → size (a cheap filter before the metadata check)."""
-    return {obj["Key"]: obj["Size"] for prefix in prefixes for obj in iter_objects(s3, bucket, prefix)}
+def _listed(s3, bucket: str, prefixes: set[str]) -> dict[str, tuple[int, str]]:
+    """One listing per dataset prefix: key → (size, ETag)."""
+    return {
+        obj["Key"]: (obj["Size"], obj["ETag"].strip('"'))
+        for prefix in prefixes
+        for obj in iter_objects(s3, bucket, prefix)
+    }
 
 
 def _retract(s3, bucket: str, keys: list[str]) -> list[str]:
@@ -287,15 +295,20 @@ def _record_dataset(s3, bucket: str, key: str, identity: dict) -> dict | None:
     return previous
 
 
-def _already_there(s3, bucket: str, outcome: FileOutcome, existing: dict[str, int]) -> bool:
-    if existing.get(outcome.key) != outcome.bytes:
+def _already_there(s3, bucket: str, outcome: FileOutcome, existing: dict[str, tuple[int, str]]) -> bool:
+    """The object holds the file's bytes: its listed ETag is their MD5, or (a multipart upload, an
+    encrypted bucket: an ETag that is no MD5) the sha256 in its metadata is theirs."""
+    size, etag = existing.get(outcome.key, (None, None))
+    if size != outcome.bytes:
         return False
+    if etag == outcome.md5:
+        return True
     head = s3.head_object(Bucket=bucket, Key=outcome.key)
     return head.get("Metadata", {}).get("sha256") == outcome.sha256
 
 
 def _upload_one(
-    s3, bucket: str, path: Path, outcome: FileOutcome, existing: dict[str, int], threshold: int
+    s3, bucket: str, path: Path, outcome: FileOutcome, existing: dict[str, tuple[int, str]], threshold: int
 ) -> FileOutcome:
     began = time.monotonic()
     try:

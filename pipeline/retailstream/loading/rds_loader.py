@@ -57,7 +57,6 @@ class LoadLockTimeout(RuntimeError):
 # Tables whose rows reference a store: deleting a store deletes them too (ON DELETE CASCADE).
 STORE_CHILDREN = ("sales", "store_traffic")
 LOCK_SECONDS = 60
-DUPLICATE_KEY = 1062  # ER_DUP_ENTRY
 
 
 @dataclass
@@ -276,15 +275,14 @@ def _insert_new(cur, dataset: str, key: str, parsed: ParsedObject, report: LoadR
 
 
 def _load_unless_taken(cur, dataset: str, key: str, frame) -> bool:
-    """LOAD DATA the rows into the table itself; False, with nothing loaded, when a key was there after
-    all (another object's load inserted it since the check): LOCAL implies IGNORE, so LOAD DATA skips
-    such a row with a duplicate-key warning, and this load is undone for the merge to take over."""
+    """LOAD DATA the rows into the table itself; False, with nothing loaded, when the load raised any
+    warning. LOCAL implies IGNORE, so LOAD DATA skips a row whose key another load inserted since the
+    check, or whose store is missing, with a warning instead of an error: this load is then undone and
+    the merge takes over, which refuses or retries the object exactly as without this shortcut."""
     cur.execute("SAVEPOINT load_new")
-    warnings = _load_data(cur, dataset, dataset, key, frame)
-    if any(code == DUPLICATE_KEY for code, _ in warnings.shown):
+    if _load_data(cur, dataset, dataset, key, frame):
         cur.execute("ROLLBACK TO SAVEPOINT load_new")
         return False
-    _refuse(warnings)
     return True
 
 
@@ -308,7 +306,7 @@ def _merge(cur, dataset: str, key: str, parsed: ParsedObject, report: LoadReport
         f"CREATE TEMPORARY TABLE `stage_{dataset}` (PRIMARY KEY ({primary})) "
         f"SELECT {staged} FROM `{dataset}` LIMIT 0"
     )
-    _refuse(_load_data(cur, f"stage_{dataset}", dataset, key, frame))
+    _refuse(cur, _load_data(cur, f"stage_{dataset}", dataset, key, frame))
     join = " AND ".join(f"t.`{c}` = s.`{c}`" for c in spec.key)
     cur.execute(f"SELECT COUNT(*) FROM `stage_{dataset}` s JOIN `{dataset}` t ON {join}")
     existing = cur.fetchone()[0]
@@ -320,14 +318,9 @@ def _merge(cur, dataset: str, key: str, parsed: ParsedObject, report: LoadReport
     report.rows_loaded = len(frame)
 
 
-@dataclass(frozen=True)
-class _Warnings:
-    count: int
-    shown: list[tuple[int, str]]  # (code, message) of the first max_error_count (64) warnings
-
-
-def _load_data(cur, table: str, dataset: str, key: str, frame) -> _Warnings:
-    """LOAD DATA LOCAL INFILE the rows into ``table``, all with ``source_key = key``."""
+def _load_data(cur, table: str, dataset: str, key: str, frame) -> int:
+    """LOAD DATA LOCAL INFILE the rows into ``table``, all with ``source_key = key``; the number of
+    warnings it raised."""
     columns = ", ".join(f"`{c}`" for c in contract(dataset).names)
     with tempfile.NamedTemporaryFile(suffix=".tsv") as tsv:
         _write_tsv(frame, dataset, tsv.name)
@@ -336,18 +329,15 @@ def _load_data(cur, table: str, dataset: str, key: str, frame) -> _Warnings:
             f"FIELDS TERMINATED BY '\\t' LINES TERMINATED BY '\\n' ({columns}) SET source_key = %s",
             (tsv.name, key),
         )
-    count = cur.warning_count
-    if not count:
-        return _Warnings(0, [])
-    cur.execute("SHOW WARNINGS")
-    return _Warnings(count, [(code, message) for _, code, message in cur.fetchall()])
+    return cur.warning_count
 
 
-def _refuse(warnings: _Warnings) -> None:
+def _refuse(cur, warnings: int) -> None:
     """A value the column cannot hold was clipped or truncated: refuse the object."""
-    if warnings.count:
-        shown = "; ".join(message for _, message in warnings.shown[:3])
-        raise LoadWarnings(f"the load raised {warnings.count} warning(s): {shown}")
+    if warnings:
+        cur.execute("SHOW WARNINGS LIMIT 3")
+        shown = "; ".join(f"{message}" for _, _, message in cur.fetchall())
+        raise LoadWarnings(f"the load raised {warnings} warning(s): {shown}")
 
 
 def _write_tsv(frame, dataset: str, path: str) -> None:
