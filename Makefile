@@ -58,9 +58,9 @@ export DOCKER_GID := $(if $(IS_LINUX),$(shell stat -c %g /var/run/docker.sock 2>
 export HOST_PROJECT_DIR := $(CURDIR)
 
 .PHONY: help setup setup-apt setup-python setup-jvm setup-go setup-docker lock lint test unit data lab-banner \
-	up down status clean bench demo walkthrough \
+	up down status clean bench demo walkthrough sql \
 	up-native up-compose status-native status-compose demo-native demo-compose test-native test-compose \
-	walkthrough-native walkthrough-compose down-native down-compose clean-native clean-compose \
+	walkthrough-native walkthrough-compose sql-native sql-compose down-native down-compose clean-native clean-compose \
 	compose-ready compose-image
 
 help: ## list the targets
@@ -76,6 +76,7 @@ status: status-$(LAB_BACKEND) ## one row per lab service: state, health, ports, 
 demo: lab-banner demo-$(LAB_BACKEND) ## run the pipeline on the bundled synthetic data through Airflow, execute the notebooks; prints the summary
 test: test-$(LAB_BACKEND) ## the whole test suite against the running lab
 walkthrough: walkthrough-$(LAB_BACKEND) ## run the demo and record a narrated walkthrough: reports/walkthrough/
+sql: sql-$(LAB_BACKEND) ## a MariaDB client on the results database (user analyst, read-only; password in .env)
 down: down-$(LAB_BACKEND) ## stop the lab (data kept)
 clean: clean-$(LAB_BACKEND) ## stop the lab and wipe its state
 
@@ -149,6 +150,9 @@ test-native: up-native
 walkthrough-native: up-native
 	$(RS) walkthrough record
 
+sql-native:
+	mariadb -h 127.0.0.1 -P $(or $(RETAILSTREAM_RDS_PORT),3307) -u analyst -p retail_reports
+
 down-native:
 	$(RS) lab down
 
@@ -197,6 +201,10 @@ test-compose: up-compose
 
 walkthrough-compose: up-compose
 	$(TOOLS) retailstream walkthrough record
+
+# The client runs in the service's own container, on its in-container port.
+sql-compose: compose-ready
+	$(STACK) exec mariadb mariadb -h 127.0.0.1 -P 3307 -u analyst -p retail_reports
 
 down-compose: compose-ready
 	$(STACK) --profile grafana --profile tools down
