@@ -185,7 +185,7 @@ up-compose: compose-image
 	else \
 	  echo "grafana: its image $(GRAFANA_IMAGE) cannot be pulled from here: starting the lab without Grafana"; \
 	fi; \
-	$(STACK) $$profile up -d --remove-orphans
+	$(STACK) $$profile up -d --remove-orphans || { images/why-down.sh retailstream; exit 1; }
 	@code=$$(docker wait "$$($(STACK) ps -aq bootstrap)"); \
 	  [ "$$code" = 0 ] || { $(STACK) logs --no-color --tail 40 bootstrap; exit $$code; }
 	@$(TOOLS) retailstream lab status

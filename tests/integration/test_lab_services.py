@@ -282,6 +282,22 @@ def test_busy_port_is_a_clear_error_and_starts_nothing(native_lab, settings, tmp
     assert not other.supervisor.running()
 
 
+def test_data_made_with_other_secrets_is_a_clear_error_at_once(native_lab, settings):
+    """A data directory whose root password is not .env's (an older .env, a stack volume another
+    checkout made) cannot be fixed by waiting: the hook says what to do, and no loop retries it."""
+    from pydantic import SecretStr
+
+    from retailstream.lab import bootstrap, health
+
+    other_env = settings.model_copy(update={"rds_root_password": SecretStr("not-" + uuid.uuid4().hex)})
+    began = time.monotonic()
+    with pytest.raises(health.Unrecoverable) as error:
+        bootstrap.mariadb_accounts(other_env, native_lab.layout)
+    assert time.monotonic() - began < 10
+    assert "initialised with another root password" in str(error.value)
+    assert "make clean" in str(error.value)
+
+
 def test_drop_database_through_hiveserver2_is_clean(lab):
     """The metastore has no Hive ACID schema; dropping a database must not break the connection."""
     name = f"probe_drop_{uuid.uuid4().hex[:8]}"

@@ -11,11 +11,13 @@ import zipfile
 from pathlib import Path
 
 from retailstream import clients
+from retailstream.lab import health
 from retailstream.lab.layout import LabLayout
 from retailstream.settings import NAMESPACE_DATABASE_PREFIX, Settings, write_private
 from retailstream.spark import SPARK_HOME
 
 VENV_BIN = Path(sys.executable).parent
+ACCESS_DENIED = 1045  # MariaDB's ER_ACCESS_DENIED_ERROR
 
 
 def _run(cmd: list[str], log: Path, **kwargs) -> None:
@@ -55,9 +57,16 @@ def _root_connection(s: Settings, layout: LabLayout):
             return pymysql.connect(
                 unix_socket=str(layout.mariadb_socket), user="root", password=attempt, autocommit=True
             ), attempt == password
-        except pymysql.err.OperationalError:
-            continue
-    raise RuntimeError("cannot log in to MariaDB as root over the lab socket (password in .env changed?)")
+        except pymysql.err.OperationalError as exc:
+            if exc.args[0] != ACCESS_DENIED:
+                raise  # not up yet: the caller retries
+    # The server answers but knows another root password: its data was made with another .env (an
+    # earlier one, or another checkout's when a compose volume outlived it). Waiting cannot fix that.
+    raise health.Unrecoverable(
+        f"MariaDB's data ({layout.data / 'mariadb'}) was initialised with another root password than "
+        "rds_root_password in .env (an older .env, or another checkout's stack volumes): restore that "
+        ".env, or start the lab's data afresh with `make clean` (deletes it) and `make up`"
+    )
 
 
 def mariadb_accounts(s: Settings, layout: LabLayout) -> None:

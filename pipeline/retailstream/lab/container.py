@@ -14,6 +14,7 @@ protocol check, run from another container, in dependency order.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -37,6 +38,11 @@ def _hooks_done_marker(layout: LabLayout, name: str):
     return layout.run / "hooks-done" / name
 
 
+def _hooks_failed_marker(layout: LabLayout, name: str):
+    """Why the ready hook gave up: the health check reports it (docker inspect, make status, make up)."""
+    return layout.run / "hooks-failed" / name
+
+
 def bring_ready(svc: Service, s: Settings, layout: LabLayout, timeout: float) -> float:
     """Run the ready hook, then the check, until both pass (as ``lab up`` does); return the seconds."""
     began = time.monotonic()
@@ -47,6 +53,8 @@ def bring_ready(svc: Service, s: Settings, layout: LabLayout, timeout: float) ->
                 svc.ready(s, layout)
             svc.check(s)
             return time.monotonic() - began
+        except health.Unrecoverable:
+            raise
         except Exception as exc:  # a service still starting fails in many ways; retry until the deadline
             reason = f"{exc.__class__.__name__}: {exc}"
         time.sleep(1)
@@ -60,6 +68,9 @@ def _ready_in_background(svc: Service, s: Settings, layout: LabLayout) -> None:
     there, not left as a zombie child of the service process that replaces this one."""
     marker = _hooks_done_marker(layout, svc.name)
     marker.unlink(missing_ok=True)
+    failed = _hooks_failed_marker(layout, svc.name)
+    failed.unlink(missing_ok=True)
+    service_pid = os.getpid()  # the service's process once this one has exec'd
     sys.stdout.flush()
     sys.stderr.flush()
     child = os.fork()
@@ -76,7 +87,13 @@ def _ready_in_background(svc: Service, s: Settings, layout: LabLayout) -> None:
         print(f"[run-service] {svc.name}: ready hook done, healthy after {seconds:.1f}s", file=sys.stderr)
     except Exception as exc:
         print(f"[run-service] {svc.name}: ready hook failed: {exc}", file=sys.stderr)
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        failed.write_text(str(exc))
         code = 1
+        if isinstance(exc, health.Unrecoverable):
+            # Stop the service: the container exits (and restarts) at once, visibly, instead of
+            # staying "starting" through the health check's whole start period.
+            os.kill(service_pid, signal.SIGTERM)
     finally:
         sys.stderr.flush()
         os._exit(code)
@@ -106,7 +123,11 @@ def check(name: str, settings: Settings | None = None, after_hooks: bool = False
     health check) the service is unhealthy until ``run_service``'s ready hook has finished."""
     s = settings or get_settings()
     svc = service(name, s)
-    if after_hooks and not _hooks_done_marker(LabLayout.of(s), name).exists():
+    layout = LabLayout.of(s)
+    if after_hooks and _hooks_failed_marker(layout, name).exists():
+        reason = _hooks_failed_marker(layout, name).read_text()
+        raise health.Unrecoverable(f"ready hook failed: {reason}")
+    if after_hooks and not _hooks_done_marker(layout, name).exists():
         raise health.Unhealthy("ready hook not finished (see the container's log)")
     svc.check(s)
 

@@ -146,6 +146,8 @@ class Lab:
                     svc.check(s)
                 log(f"{svc.name}: healthy in {time.monotonic() - t0:.1f}s")
                 return svc.name
+            except health.Unrecoverable as exc:
+                raise LabError(f"{svc.name}: {exc}") from exc
             except Exception as exc:  # a service still starting fails in many ways; retry until deadline
                 reason = f"{exc.__class__.__name__}: {exc}"
             time.sleep(0.5)

@@ -22,6 +22,11 @@ class Unhealthy(Exception):
     pass
 
 
+class Unrecoverable(Unhealthy):
+    """Unhealthy in a way no retry can fix (e.g. data made with other secrets): waiting loops stop at
+    once, and the message says what the user can do."""
+
+
 def _http_ok(url: str, timeout: float = 5, **kwargs) -> requests.Response:
     try:
         response = requests.get(url, timeout=timeout, **kwargs)
