@@ -5,6 +5,7 @@ Stages ask here for a client instead of knowing where they run (native lab, comp
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Literal
@@ -25,7 +26,23 @@ def rds_credentials(user: RdsUser, settings: Settings | None = None) -> tuple[st
     s = settings or get_settings()
     if user == "root":
         return "root", s.secret("rds_root_password")
+    if user == "loader" and not s.rds_loader_password.get_secret_value() and s.rds_loader_secret_id:
+        return _secret_credentials(s.rds_loader_secret_id, s)
     return getattr(s, f"rds_{user}_user"), s.secret(f"rds_{user}_password")
+
+
+_secrets: dict[tuple, tuple[str, str]] = {}
+
+
+def _secret_credentials(secret_id: str, s: Settings) -> tuple[str, str]:
+    """A deployed function's credentials, from Secrets Manager, kept for the process as a warm Lambda
+    keeps them (per secret store: a namespace or another lab is another one)."""
+    key = (secret_id, s.aws_endpoint_url, s.aws_region)
+    if key not in _secrets:
+        response = aws_client("secretsmanager", s).get_secret_value(SecretId=secret_id)
+        secret = json.loads(response["SecretString"])
+        _secrets[key] = secret["username"], secret["password"]
+    return _secrets[key]
 
 
 def rds_connect(

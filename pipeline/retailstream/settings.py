@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     # The loader Lambda's account: rows in and out (DML) and its staging tables, no DDL.
     rds_loader_user: str = "loader"
     rds_loader_password: SecretStr = SecretStr("")
+    # The Secrets Manager secret holding the loader's credentials: what the deployed Lambda is told
+    # (its environment carries this name, never a password); read when no password is set.
+    rds_loader_secret_id: str = "retailstream/rds/loader"
     rds_analyst_user: str = "analyst"
     rds_analyst_password: SecretStr = SecretStr("")
     rds_hive_user: str = "hive"
@@ -308,6 +311,7 @@ NAMESPACED_NAMES = (
     "events_queue",
     "events_dlq",
     "lambda_function_name",
+    "rds_loader_secret_id",
     "rds_database",
     "rds_reports_database",
     "hive_database",

@@ -23,8 +23,8 @@ import requests
 from typer.testing import CliRunner
 
 from retailstream import clients
-from retailstream.cleaning.jobs import job_runs
 from retailstream.cli import app
+from retailstream.emulation.glue_jobs import job_runs
 from retailstream.lab import namespace
 from retailstream.orchestration.dag_test import finish_dag_test, run_dag_test, start_dag_test, task_states
 from retailstream.orchestration.demo import stage_metrics

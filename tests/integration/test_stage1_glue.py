@@ -16,14 +16,14 @@ import pytest
 from stage1_support import generated_tree, purge_bucket_prefix, unique
 
 from retailstream import clients
-from retailstream.catalog.crawler import crawl_location
-from retailstream.cleaning import run_clean_merge
-from retailstream.cleaning.jobs import (
+from retailstream.deploy.glue_job import register_job
+from retailstream.emulation.glue_crawler import crawl_location
+from retailstream.emulation.glue_jobs import (
     ConcurrentRunsExceeded,
     JobRunFailed,
     job_run,
-    register_job,
     run_slot,
+    start_run,
     wait_for,
 )
 from retailstream.ingest import upload_incoming
@@ -83,7 +83,7 @@ def test_a_run_cleans_merges_quarantines_and_reconciles(settings, scope):
     manifest = json.loads((tree / "_manifest.json").read_text())
     defects = json.loads((tree / "_defects.json").read_text())
 
-    run = run_clean_merge(settings, arguments=scope["arguments"])
+    run = start_run(settings, arguments=scope["arguments"])
     assert run["JobRunState"] == "SUCCEEDED"
     # the Glue API knows the run; our runner's record (GetJobRun-like) carries what really happened
     api = clients.aws_client("glue").get_job_run(JobName=settings.glue_job_name, RunId=run["Id"])["JobRun"]
@@ -127,10 +127,10 @@ def test_a_run_cleans_merges_quarantines_and_reconciles(settings, scope):
 
 def test_rerun_writes_nothing_and_a_weekly_drop_merges_incrementally(settings, scope):
     bucket, raw_prefix = scope["bucket"], scope["raw_prefix"]
-    run_clean_merge(settings, arguments=scope["arguments"])  # whatever earlier tests left: processed now
+    start_run(settings, arguments=scope["arguments"])  # whatever earlier tests left: processed now
     before = listing(bucket, "curated")
 
-    again = run_clean_merge(settings, arguments=scope["arguments"])
+    again = start_run(settings, arguments=scope["arguments"])
     assert again["Report"]["totals"]["files"] == 0
     assert again["Report"]["curated_objects"] == []
     assert listing(bucket, "curated") == before
@@ -147,7 +147,7 @@ def test_rerun_writes_nothing_and_a_weekly_drop_merges_incrementally(settings, s
         Key=f"{raw_prefix}/sales/store=01/sales_2010-02_v3.csv",
         Body=b"Store,Dept,Date,Weekly_Sales,IsHoliday\n1,1,05/02/2010,1.23,FALSE\n",
     )
-    drop = run_clean_merge(settings, arguments=scope["arguments"])
+    drop = start_run(settings, arguments=scope["arguments"])
     sales = drop["Report"]["datasets"]["sales"]
     assert (sales["files"], sales["rows_in"], sales["rows_curated"], sales["rows_replaced"]) == (2, 3, 3, 1)
     written = sorted(o["key"] for o in drop["Report"]["curated_objects"])
@@ -208,7 +208,7 @@ def test_bad_raw_files_are_quarantined_with_their_reason(lab, settings):
         s3.put_object(Bucket=settings.raw_bucket, Key=f"{raw_prefix}/sales/store=01/bom_cr.csv", Body=good)
         for name, (body, _) in BAD_RAW.items():
             s3.put_object(Bucket=settings.raw_bucket, Key=f"{raw_prefix}/sales/store=01/{name}", Body=body)
-        run = run_clean_merge(settings, arguments=arguments)
+        run = start_run(settings, arguments=arguments)
         sales = run["Report"]["datasets"]["sales"]
         assert run["JobRunState"] == "SUCCEEDED" and run["Report"]["totals"]["reconciles"]
         assert (sales["files"], sales["files_rejected"], sales["rows_curated"]) == (8, 7, 2)
@@ -230,7 +230,7 @@ def test_bad_raw_files_are_quarantined_with_their_reason(lab, settings):
 
 def test_crawler_catalogs_raw_and_curated_tables(settings, scope):
     glue = clients.aws_client("glue")
-    run_clean_merge(settings, arguments=scope["arguments"])
+    start_run(settings, arguments=scope["arguments"])
     raw_db, curated_db = unique("raw").replace("-", "_"), unique("cur").replace("-", "_")
     for db in (raw_db, curated_db):
         glue.create_database(DatabaseInput={"Name": db})
@@ -304,15 +304,15 @@ def test_one_run_at_a_time_over_the_same_locations(settings, scope):
 
     executing = run_slot(arguments["--state_uri"])  # what an executing run holds
     with executing, pytest.raises(ConcurrentRunsExceeded, match="MaxConcurrentRuns=1"):
-        run_clean_merge(settings, arguments=arguments)
+        start_run(settings, arguments=arguments)
     assert {r["Id"] for r in glue.get_job_runs(JobName=settings.glue_job_name)["JobRuns"]} == known
     # another location's slot is independent
     with run_slot(arguments["--state_uri"] + "-elsewhere"):
-        assert run_clean_merge(settings, arguments=arguments)["JobRunState"] == "SUCCEEDED"
+        assert start_run(settings, arguments=arguments)["JobRunState"] == "SUCCEEDED"
 
-    background = run_clean_merge(settings, arguments=arguments, wait=False)
+    background = start_run(settings, arguments=arguments, wait=False)
     try:
-        second = run_clean_merge(settings, arguments=arguments)
+        second = start_run(settings, arguments=arguments)
     except ConcurrentRunsExceeded:
         second = None  # refused at the start: the background run held the slot already
     except JobRunFailed as failed:
@@ -376,7 +376,7 @@ def test_new_versions_replace_and_retracted_files_take_their_rows_along(lab, set
 
     def deliver_and_run() -> dict:
         upload_incoming(settings, source=tree, prefix=raw_prefix)
-        run = run_clean_merge(settings, arguments=arguments)
+        run = start_run(settings, arguments=arguments)
         assert run["Report"]["totals"]["reconciles"], run["Report"]["totals"]
         return run["Report"]
 
@@ -430,7 +430,7 @@ def test_the_local_runner_runs_only_the_packaged_script(settings, scope):
     s3.put_object(Bucket=script.bucket, Key=script.prefix, Body=b"raise SystemExit('not the job')\n")
     try:
         with pytest.raises(JobRunFailed, match="is not the packaged job script") as failed:
-            run_clean_merge(settings, arguments=scope["arguments"])
+            start_run(settings, arguments=scope["arguments"])
         assert job_run(failed.value.run["Id"], settings)["JobRunState"] == "FAILED"
     finally:
         register_job(settings)

@@ -21,7 +21,7 @@ from stage1_support import purge_bucket_prefix, purge_rds_keys, purge_rds_stores
 
 from retailstream import clients
 from retailstream.datasets.contract import arrow_schema
-from retailstream.loading.events import drain
+from retailstream.emulation.sqs_event_source import drain
 from retailstream.loading.handler import handler, s3_objects
 from retailstream.loading.rds_loader import PoisonObject
 from retailstream.rds.schema import ensure_schema

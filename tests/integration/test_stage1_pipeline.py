@@ -10,9 +10,9 @@ import random
 from stage1_support import generated_tree, purge_bucket_prefix, purge_rds_stores, shift_store_ids, unique
 
 from retailstream import clients
-from retailstream.cleaning import run_clean_merge
+from retailstream.emulation.glue_jobs import start_run
+from retailstream.emulation.sqs_event_source import drain
 from retailstream.ingest import upload_incoming
-from retailstream.loading.events import drain
 
 
 def test_files_reach_rds_reconciled_and_a_rerun_sends_nothing(lab, settings, tmp_path):
@@ -30,7 +30,7 @@ def test_files_reach_rds_reconciled_and_a_rerun_sends_nothing(lab, settings, tmp
     try:
         upload = upload_incoming(settings, source=tree, prefix=prefix)
         assert upload.failed == 0
-        run = run_clean_merge(settings, arguments=arguments)
+        run = start_run(settings, arguments=arguments)
         report = run["Report"]
         assert report["totals"]["reconciles"] and report["datasets"]["sales"]["rows_quarantined"] == 5
         curated = {o["key"]: o["rows"] for o in report["curated_objects"]}
@@ -57,7 +57,7 @@ def test_files_reach_rds_reconciled_and_a_rerun_sends_nothing(lab, settings, tmp
         assert audit == {key: (rows, rows) for key, rows in curated.items()}
 
         # nothing new: the job writes nothing, so no event reaches the queue
-        again = run_clean_merge(settings, arguments=arguments)
+        again = start_run(settings, arguments=arguments)
         assert again["Report"]["totals"]["files"] == 0 and again["Report"]["curated_objects"] == []
         assert drain(30, settings, keys=list(curated)).rows_loaded == loaded.rows_loaded
     finally:

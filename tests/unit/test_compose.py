@@ -11,8 +11,8 @@ import pytest
 import yaml
 from pydantic import SecretStr
 
-from retailstream.lab.layout import LabLayout
 from retailstream.lab.services import build_services
+from retailstream.layout import LabLayout
 from retailstream.settings import ENV_FILE, GENERATED_SECRETS, PROJECT_ROOT, Settings
 
 COMPOSE_FILE = PROJECT_ROOT / "compose" / "docker-compose.yml"

@@ -13,7 +13,7 @@ import requests
 import yaml
 
 from retailstream.lab.configs import monitoring_configs
-from retailstream.lab.layout import LabLayout
+from retailstream.layout import LabLayout
 from retailstream.monitoring.metrics import STAGES
 from retailstream.settings import PROJECT_ROOT, get_settings
 

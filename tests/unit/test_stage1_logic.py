@@ -13,12 +13,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from retailstream.catalog.crawler import _typed_text_columns, _wider
 from retailstream.cleaning.merge import RawFile
 from retailstream.datasets.contract import arrow_schema
 from retailstream.datasets.loader import DataFileError
+from retailstream.deploy.lambda_function import HANDLER, function_zip
+from retailstream.emulation.glue_crawler import _typed_text_columns, _wider
 from retailstream.loading.formats import parse_object
-from retailstream.loading.package import HANDLER, build_zip
 
 
 def _sales(rows) -> pd.DataFrame:
@@ -108,7 +108,7 @@ def test_crawler_types_sampled_values_like_glue():
 
 
 def test_lambda_zip_is_reproducible_and_holds_the_handler():
-    first, second = build_zip(), build_zip()
+    first, second = function_zip(), function_zip()
     assert first == second
     names = zipfile.ZipFile(io.BytesIO(first)).namelist()
     module = HANDLER.rpartition(".")[0].replace(".", "/") + ".py"

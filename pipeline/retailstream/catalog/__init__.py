@@ -1,4 +1,4 @@
-"""Stage 1, catalog: the project's Glue crawler (raw and curated tables and partitions)."""
+"""Stage 1, catalog: crawl the raw and curated buckets into the Glue Data Catalog (tables, partitions)."""
 
 from retailstream.catalog.crawler import CrawlReport, crawl_curated, crawl_raw
 

@@ -16,14 +16,17 @@ def crawl(
 ) -> None:
     """Infer tables and partitions from the objects and create/update them through the Glue API."""
     from retailstream.catalog.crawler import crawl_curated, crawl_raw
+    from retailstream.emulation.glue_crawler import crawl_for
+    from retailstream.settings import get_settings
 
+    s = get_settings()
     if zone not in ("raw", "curated", "all"):
         raise typer.BadParameter("zone must be raw, curated or all")
     reports = []
     if zone in ("raw", "all"):
-        reports.append(crawl_raw())
+        reports.append(crawl_raw(s, crawl=crawl_for(s)))
     if zone in ("curated", "all"):
-        reports.append(crawl_curated())
+        reports.append(crawl_curated(s, crawl=crawl_for(s)))
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in reports], indent=1))
         return

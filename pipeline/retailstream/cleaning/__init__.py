@@ -1,22 +1,5 @@
-"""Stage 1, clean and merge: the Glue job (script, registration, scheduled trigger, local job runner).
+"""Stage 1, clean and merge: the Glue job's script (``glue_script``) and its logic (``merge``).
 
-``run_clean_merge(settings=None, wait=True, arguments=None)`` is the DAG's entry point.
+``retailstream.deploy.glue_job`` registers the job; ``retailstream.emulation.glue_jobs`` runs it where
+Glue cannot (an emulator): ``start_run(settings, arguments, wait)`` is the DAG's entry point.
 """
-
-from __future__ import annotations
-
-from retailstream.settings import Settings
-
-
-def run_clean_merge(
-    settings: Settings | None = None, wait: bool = True, arguments: dict[str, str] | None = None
-) -> dict:
-    """Start a run of the clean-and-merge Glue job and (by default) wait for it; returns the run record
-    (``JobRunState``, timings, ``Report`` with the reconciliation and the curated objects written).
-    ``arguments`` override the job's default locations (``--raw_uri``, ``--curated_uri``, …)."""
-    from retailstream.cleaning.jobs import start_run
-
-    return start_run(settings, arguments, wait)
-
-
-__all__ = ["run_clean_merge"]

@@ -18,7 +18,7 @@ def _logging() -> None:
 @glue_app.command("register")
 def register() -> None:
     """Upload the job script; create or update the job and its SCHEDULED trigger."""
-    from retailstream.cleaning.jobs import register_job
+    from retailstream.deploy.glue_job import register_job
     from retailstream.settings import get_settings
 
     job = register_job()
@@ -36,8 +36,7 @@ def run(
     state_uri: str = typer.Option(None, help="Override --state_uri (bookmark and run records)."),
 ) -> None:
     """StartJobRun and execute it with the local job runner; prints the run record."""
-    from retailstream.cleaning import run_clean_merge
-    from retailstream.cleaning.jobs import ConcurrentRunsExceeded, JobRunFailed
+    from retailstream.emulation.glue_jobs import ConcurrentRunsExceeded, JobRunFailed, start_run
 
     _logging()
     given = {
@@ -47,7 +46,7 @@ def run(
         "--state_uri": state_uri,
     }
     try:
-        record = run_clean_merge(wait=wait, arguments={k: v for k, v in given.items() if v})
+        record = start_run(wait=wait, arguments={k: v for k, v in given.items() if v})
     except JobRunFailed as failed:
         typer.echo(json.dumps(failed.run, indent=1), err=True)
         raise typer.Exit(1) from None
@@ -63,7 +62,7 @@ def status(run_id: str = typer.Argument(None, help="One run (default: a table of
     from rich.console import Console
     from rich.table import Table
 
-    from retailstream.cleaning.jobs import job_run, job_runs
+    from retailstream.emulation.glue_jobs import job_run, job_runs
 
     if run_id:
         typer.echo(json.dumps(job_run(run_id), indent=1))
@@ -90,7 +89,7 @@ def status(run_id: str = typer.Argument(None, help="One run (default: a table of
 @glue_app.command("execute", hidden=True)
 def execute(run_id: str) -> None:
     """Execute a started run (what `run --no-wait` launches in the background)."""
-    from retailstream.cleaning.jobs import JobRunFailed, execute_run
+    from retailstream.emulation.glue_jobs import JobRunFailed, execute_run
 
     _logging()
     try:

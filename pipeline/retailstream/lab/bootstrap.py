@@ -12,7 +12,7 @@ from pathlib import Path
 
 from retailstream import clients
 from retailstream.lab import health
-from retailstream.lab.layout import LabLayout
+from retailstream.layout import LabLayout
 from retailstream.settings import NAMESPACE_DATABASE_PREFIX, Settings, write_private
 from retailstream.spark import SPARK_HOME
 
@@ -118,7 +118,7 @@ def mariadb_accounts(s: Settings, layout: LabLayout) -> None:
 
 
 def aws_resources(s: Settings, layout: LabLayout) -> None:
-    from retailstream.lab.aws import ensure_aws_resources
+    from retailstream.deploy.aws_resources import ensure_aws_resources
 
     ensure_aws_resources(s)
 

@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import jinja2
 
-from retailstream.lab.layout import LabLayout
+from retailstream.hadoop_conf import LOG4J_CONSOLE, core_site, hadoop_xml
+from retailstream.layout import LabLayout
 from retailstream.settings import Settings, write_private
-
-LOG4J_CONSOLE = """\
-log4j.rootLogger=INFO,console
-log4j.appender.console=org.apache.log4j.ConsoleAppender
-log4j.appender.console.target=System.err
-log4j.appender.console.layout=org.apache.log4j.PatternLayout
-log4j.appender.console.layout.ConversionPattern=%d{ISO8601} %p %c{2}: %m%n
-log4j.logger.org.apache.hadoop.util.NativeCodeLoader=ERROR
-"""
 
 LOG4J2_CONSOLE = """\
 status = error
@@ -35,14 +26,6 @@ logger.datanucleus.level = warn
 """
 
 
-def hadoop_xml(properties: dict[str, object]) -> str:
-    body = "\n".join(
-        f"  <property><name>{escape(k)}</name><value>{escape(str(v))}</value></property>"
-        for k, v in properties.items()
-    )
-    return f'<?xml version="1.0"?>\n<configuration>\n{body}\n</configuration>\n'
-
-
 def _write(path: Path, text: str, private: bool = False) -> None:
     if private:
         if not path.exists() or path.read_text() != text or path.stat().st_mode & 0o077:
@@ -51,14 +34,6 @@ def _write(path: Path, text: str, private: bool = False) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
-
-
-def core_site(s: Settings) -> dict[str, object]:
-    return {
-        "fs.defaultFS": s.hdfs_url,
-        "hadoop.http.staticuser.user": s.hdfs_user,
-        "hadoop.security.authentication": "simple",
-    }
 
 
 def hdfs_site(s: Settings, layout: LabLayout) -> dict[str, object]:

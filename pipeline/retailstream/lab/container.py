@@ -21,8 +21,8 @@ from collections.abc import Callable
 
 from retailstream.lab import health
 from retailstream.lab.configs import render_configs
-from retailstream.lab.layout import LabLayout
 from retailstream.lab.services import Service, build_services, start_order
+from retailstream.layout import LabLayout
 from retailstream.settings import Settings, get_settings
 
 

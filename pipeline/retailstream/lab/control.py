@@ -15,9 +15,9 @@ import psutil
 
 from retailstream.lab import container, health
 from retailstream.lab.configs import render_configs
-from retailstream.lab.layout import LabLayout
 from retailstream.lab.services import Service, build_services, start_order, supervisor_config
 from retailstream.lab.supervisor import Supervisor
+from retailstream.layout import LabLayout
 from retailstream.settings import Settings, get_settings
 
 

@@ -13,9 +13,9 @@ import contextlib
 from botocore.exceptions import ClientError
 
 from retailstream import clients
+from retailstream.deploy.aws_resources import ensure_aws_resources
 from retailstream.lab import bootstrap
-from retailstream.lab.aws import ensure_aws_resources
-from retailstream.lab.layout import LabLayout
+from retailstream.layout import LabLayout
 from retailstream.monitoring.metrics import delete_pushed_metrics
 from retailstream.rds.schema import ensure_schema
 from retailstream.settings import NAMESPACE_DATABASE_PREFIX, Settings
@@ -73,6 +73,10 @@ def destroy(s: Settings) -> None:
             glue.delete_database(Name=database)
     with contextlib.suppress(ClientError):
         clients.aws_client("lambda", s).delete_function(FunctionName=s.lambda_function_name)
+    with contextlib.suppress(ClientError):
+        clients.aws_client("secretsmanager", s).delete_secret(
+            SecretId=s.rds_loader_secret_id, ForceDeleteWithoutRecovery=True
+        )
     with clients.rds_cursor("pipeline", database="", settings=s) as cur:
         for database in (s.rds_database, s.rds_reports_database):
             cur.execute(f"DROP DATABASE IF EXISTS `{database}`")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from retailstream.lab import bootstrap, health
-from retailstream.lab.layout import LabLayout
+from retailstream.layout import LabLayout
 from retailstream.settings import Settings
 from retailstream.spark import SPARK_HOME, spark_conf, spark_env
 

@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from retailstream.lab import health
 from retailstream.lab.container import wait_until_healthy
 from retailstream.lab.control import LabError, ServiceStatus
-from retailstream.lab.layout import LabLayout
 from retailstream.lab.services import Service, build_services
+from retailstream.layout import LabLayout
 from retailstream.settings import Settings, get_settings
 
 PROJECT = "retailstream"  # compose's project name (the Makefile's -p)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from supervisor.xmlrpc import SupervisorTransport
 
-from retailstream.lab.layout import LabLayout
+from retailstream.layout import LabLayout
 
 # A test runner's markers never reach the lab's long-running processes.
 _FOREIGN_PREFIXES = ("PYTEST_",)

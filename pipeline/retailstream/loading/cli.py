@@ -18,7 +18,7 @@ def _logging(level: str = "INFO") -> None:
 @lambda_app.command("deploy")
 def deploy() -> None:
     """Build the deployment zip and CreateFunction (or update the code when it changed)."""
-    from retailstream.loading.package import deploy_function
+    from retailstream.deploy.lambda_function import deploy_function
 
     config = deploy_function()
     typer.echo(
@@ -32,9 +32,9 @@ def package(out: str = typer.Argument("retail-load-rds.zip", help="Where to writ
     """Write the deployment zip to a file (for inspection or a real AWS deploy)."""
     from pathlib import Path
 
-    from retailstream.loading.package import build_zip
+    from retailstream.deploy.lambda_function import function_zip
 
-    data = build_zip()
+    data = function_zip()
     Path(out).write_bytes(data)
     typer.echo(f"{out}: {len(data)} bytes")
 
@@ -46,7 +46,7 @@ def run_events(
     ),
 ) -> None:
     """Poll the curated-events queue forever and invoke the handler (the lab's events-runner service)."""
-    from retailstream.loading.events import serve
+    from retailstream.emulation.sqs_event_source import serve
 
     _logging()
     serve(metrics_port=metrics_port)
@@ -55,7 +55,7 @@ def run_events(
 @lambda_app.command("drain")
 def drain_cmd(timeout: float = typer.Option(300, help="Seconds to wait for an empty queue.")) -> None:
     """Wait until every curated event was handled; print what was loaded."""
-    from retailstream.loading.events import DrainTimeout, drain
+    from retailstream.emulation.sqs_event_source import DrainTimeout, drain
 
     _logging("WARNING")
     try:

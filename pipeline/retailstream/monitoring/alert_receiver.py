@@ -36,7 +36,7 @@ STATUSES = ("firing", "resolved")
 
 
 def notifications_file(settings: Settings | None = None) -> Path:
-    from retailstream.lab.layout import LabLayout
+    from retailstream.layout import LabLayout
 
     return LabLayout.of(settings).data / "alert-receiver" / "notifications.jsonl"
 

@@ -37,22 +37,26 @@ def upload_sales(settings: Settings | None = None) -> dict:
 
 def crawl_raw(settings: Settings | None = None) -> dict:
     from retailstream.catalog.crawler import crawl_raw as crawl
+    from retailstream.emulation.glue_crawler import crawl_for
 
-    report = crawl(settings)
+    s = settings or get_settings()
+    report = crawl(s, crawl=crawl_for(s))
     return {"database": report.database, "tables": [t.name for t in report.tables]}
 
 
 def clean_merge(settings: Settings | None = None) -> dict:
-    from retailstream.cleaning import run_clean_merge
+    from retailstream.emulation.glue_jobs import start_run
 
-    run = run_clean_merge(settings, wait=True)
+    run = start_run(settings, wait=True)
     return _jsonable({"run_id": run.get("Id"), "state": run.get("JobRunState"), "report": run.get("Report")})
 
 
 def crawl_curated(settings: Settings | None = None) -> dict:
     from retailstream.catalog.crawler import crawl_curated as crawl
+    from retailstream.emulation.glue_crawler import crawl_for
 
-    report = crawl(settings)
+    s = settings or get_settings()
+    report = crawl(s, crawl=crawl_for(s))
     return {"database": report.database, "tables": [t.name for t in report.tables]}
 
 
@@ -60,8 +64,8 @@ def load_rds(settings: Settings | None = None, timeout: float = 600) -> dict:
     """Wait until the S3 events of the curated objects are drained into RDS by the Lambda, then check
     that RDS holds exactly what the latest Glue run left in S3 (reconciliation): every object it wrote
     loaded in that version, every object it removed no longer loaded."""
-    from retailstream.cleaning.jobs import latest_run
-    from retailstream.loading.events import drain
+    from retailstream.emulation.glue_jobs import latest_run
+    from retailstream.emulation.sqs_event_source import drain
     from retailstream.loading.handler import retract_vanished
     from retailstream.loading.rds_loader import loaded_versions
 

@@ -40,8 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from retailstream import clients
-from retailstream.lab.configs import LOG4J_CONSOLE, core_site, hadoop_xml
-from retailstream.lab.layout import LabLayout
+from retailstream.hadoop_conf import LOG4J_CONSOLE, core_site, hadoop_xml
+from retailstream.layout import LabLayout
 from retailstream.settings import Settings, get_settings, write_private
 from retailstream.transfer.window import Window, sql_timestamp
 from retailstream.warehouse import identifier

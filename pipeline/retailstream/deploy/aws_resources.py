@@ -76,9 +76,9 @@ def ensure_role(iam, arn: str, service: str) -> None:
 
 def ensure_stage1_resources(s: Settings) -> None:
     """Stage 1's Glue crawlers, job and schedule, and the loader Lambda (moto forgets them on restart)."""
-    from retailstream.catalog.crawler import register_crawlers
-    from retailstream.cleaning.jobs import register_job
-    from retailstream.loading.package import deploy_function
+    from retailstream.deploy.glue_crawlers import register_crawlers
+    from retailstream.deploy.glue_job import register_job
+    from retailstream.deploy.lambda_function import deploy_function
 
     iam = clients.aws_client("iam", s)
     ensure_role(iam, s.lambda_role_arn, "lambda.amazonaws.com")

@@ -1,22 +1,22 @@
-"""Package the loader as a Lambda deployment zip and register it with ``CreateFunction``.
+"""The loader Lambda ``retail-load-rds``: its deployment zip, its configuration, ``CreateFunction``.
 
-The zip holds the ``retailstream`` package (without the lab, benchmark and CLI code) and ``pymysql``
-(pure Python); pandas and pyarrow come from a layer on real AWS (the AWS SDK for pandas layer).
-Entries carry a fixed timestamp, so the same code gives the same zip and the same ``CodeSha256``:
-deploying unchanged code is a no-op. Emulators cannot run the function; the lab's events-runner
-imports the function's configured handler — this same module path — and calls it.
+The zip holds the ``retailstream`` package (``packaging.build_zip``) and ``pymysql`` (pure Python); pandas
+and pyarrow come from a layer on real AWS (the AWS SDK for pandas layer). The function's environment says
+where RDS is and names the Secrets Manager secret holding the loader's credentials — never a password.
+Emulators cannot run the function; the lab's events-runner imports the function's configured handler —
+this same module path — and calls it.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
-import io
+import json
 import logging
-import zipfile
-from pathlib import Path
 
 from retailstream import clients
+from retailstream.deploy.packaging import build_zip
 from retailstream.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -25,52 +25,63 @@ HANDLER = "retailstream.loading.handler.handler"
 RUNTIME = "python3.11"
 TIMEOUT_SECONDS = 120  # the queue's visibility timeout is 120 s too
 MEMORY_MB = 1024
-_EXCLUDED = {"lab", "bench", "__pycache__"}
-_FIXED_TIME = (2020, 1, 1, 0, 0, 0)
 
 
-def _package_root(module) -> Path:
-    return Path(module.__file__).parent
-
-
-def build_zip() -> bytes:
-    """The deployment package, byte-identical for identical sources."""
+def function_zip() -> bytes:
     import pymysql
 
-    import retailstream
+    return build_zip(pymysql)
 
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for module in (retailstream, pymysql):
-            root = _package_root(module)
-            for path in sorted(root.rglob("*")):
-                relative = path.relative_to(root.parent)
-                if path.is_dir() or _EXCLUDED & set(relative.parts) or path.name.endswith("cli.py"):
-                    continue
-                if path.suffix not in (".py", ".sql"):
-                    continue
-                info = zipfile.ZipInfo(relative.as_posix(), date_time=_FIXED_TIME)
-                info.external_attr = 0o644 << 16
-                info.compress_type = zipfile.ZIP_DEFLATED
-                archive.writestr(info, path.read_bytes())
-    return buffer.getvalue()
+
+def loader_secret(s: Settings) -> dict[str, str]:
+    """The secret's value in the shape RDS-managed secrets have (username, password, host, port, dbname)."""
+    return {
+        "engine": "mariadb",
+        "username": s.rds_loader_user,
+        "password": s.secret("rds_loader_password"),
+        "host": s.rds_host,
+        "port": str(s.rds_port),
+        "dbname": s.rds_database,
+    }
+
+
+def ensure_loader_secret(s: Settings) -> str:
+    """Create or update the loader's secret in Secrets Manager; returns its ARN."""
+    sm = clients.aws_client("secretsmanager", s)
+    value = json.dumps(loader_secret(s))
+    with contextlib.suppress(sm.exceptions.ResourceExistsException):
+        return sm.create_secret(
+            Name=s.rds_loader_secret_id,
+            Description="The loader Lambda's RDS credentials",
+            SecretString=value,
+        )["ARN"]
+    if sm.get_secret_value(SecretId=s.rds_loader_secret_id)["SecretString"] != value:
+        sm.put_secret_value(SecretId=s.rds_loader_secret_id, SecretString=value)
+    return sm.describe_secret(SecretId=s.rds_loader_secret_id)["ARN"]
 
 
 def function_environment(s: Settings) -> dict[str, str]:
-    """Where the function finds RDS; the password comes from the secret store, never from here."""
-    return {
+    """What the handler's settings need: where RDS and the buckets are, the secret's *name* (the
+    handler reads the credentials from Secrets Manager), and the AWS endpoint where one is set (an
+    emulator). Never a password."""
+    variables = {
         "RETAILSTREAM_RDS_HOST": s.rds_host,
         "RETAILSTREAM_RDS_PORT": str(s.rds_port),
         "RETAILSTREAM_RDS_DATABASE": s.rds_database,
+        "RETAILSTREAM_RDS_LOADER_SECRET_ID": s.rds_loader_secret_id,
         "RETAILSTREAM_CURATED_BUCKET": s.curated_bucket,
     }
+    if s.aws_endpoint_url:
+        variables["RETAILSTREAM_AWS_ENDPOINT_URL"] = s.aws_endpoint_url
+    return variables
 
 
 def deploy_function(settings: Settings | None = None) -> dict:
     """Create the function, or update its code when the zip changed; returns its configuration."""
     s = settings or get_settings()
     lam = clients.aws_client("lambda", s)
-    code = build_zip()
+    ensure_loader_secret(s)
+    code = function_zip()
     sha = base64.b64encode(hashlib.sha256(code).digest()).decode()
     config = {
         "Runtime": RUNTIME,
@@ -92,7 +103,7 @@ def deploy_function(settings: Settings | None = None) -> dict:
     if current.get("CodeSha256") != sha:
         lam.update_function_code(FunctionName=s.lambda_function_name, ZipFile=code, Publish=True)
         log.info("lambda.updated name=%s sha256=%s bytes=%d", s.lambda_function_name, sha, len(code))
-    if any(current.get(k) != v for k, v in config.items() if k not in ("Environment", "Role")):
+    if any(current.get(k) != v for k, v in config.items() if k != "Role"):
         lam.update_function_configuration(FunctionName=s.lambda_function_name, **config)
     return lam.get_function(FunctionName=s.lambda_function_name)["Configuration"]
 

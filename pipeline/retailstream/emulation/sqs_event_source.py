@@ -81,7 +81,7 @@ class LambdaContext:
 def resolve_handler(settings: Settings | None = None):
     """The function's configured handler (``module.attr``), imported; the deployed default when the
     function is not registered (moto forgets it on restart until `lab up` registers it again)."""
-    from retailstream.loading.package import HANDLER, configured_handler
+    from retailstream.deploy.lambda_function import HANDLER, configured_handler
 
     try:
         path = configured_handler(settings)

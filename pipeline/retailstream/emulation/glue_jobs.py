@@ -1,7 +1,6 @@
-"""The Glue job ``retail-clean-merge-sales``: its registration and the local job runner.
+"""The local Glue job runner: what stands in for Glue's execution of ``retail-clean-merge-sales``.
 
-``register_job`` uploads the job script and creates (or updates) the job and its SCHEDULED trigger
-(cron ``settings.glue_job_schedule``) through the Glue API. An emulator accepts ``StartJobRun`` but
+``retailstream.deploy.glue_job`` registers the job. An emulator accepts ``StartJobRun`` but
 runs nothing (moto marks the run SUCCEEDED at once) and never fires triggers (Airflow enforces the
 schedule), so ``start_run`` starts the run through the API and then executes it here, as Glue would:
 it downloads the job's ``ScriptLocation``, runs it with the job's default arguments merged with the
@@ -22,20 +21,18 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from importlib.resources import files
 from pathlib import Path
 
 from botocore.exceptions import ClientError
 
 from retailstream import clients
+from retailstream.deploy.glue_job import SCRIPT_NAME, TIMEOUT_MINUTES, packaged_script
 from retailstream.monitoring.metrics import stage_run
-from retailstream.s3util import S3Location, join_key
+from retailstream.s3util import S3Location
 from retailstream.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-SCRIPT_NAME = "clean_merge_sales.py"
-TIMEOUT_MINUTES = 60
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED")
 
 
@@ -67,100 +64,6 @@ def run_slot(state_uri: str) -> Iterator[None]:
         yield  # closing the file releases the lock, also when the process dies
 
 
-def state_location(s: Settings) -> S3Location:
-    return S3Location(s.raw_bucket, join_key(s.glue_state_prefix, s.glue_job_name))
-
-
-def job_definition(s: Settings) -> dict:
-    state = state_location(s)
-    return {
-        "Description": "Clean and merge raw sales, stores and traffic files into curated Parquet",
-        "Role": s.glue_role_arn,
-        "Command": {
-            "Name": "pythonshell",
-            "ScriptLocation": state.uri("scripts", SCRIPT_NAME),
-            "PythonVersion": "3.9",
-        },
-        "DefaultArguments": {
-            "--raw_uri": f"s3://{s.raw_bucket}/",
-            "--curated_uri": f"s3://{s.curated_bucket}/",
-            "--quarantine_uri": f"s3://{s.quarantine_bucket}/",
-            "--state_uri": state.uri(),
-            "--additional-python-modules": "pandas,pyarrow",
-        },
-        "ExecutionProperty": {"MaxConcurrentRuns": 1},
-        "MaxRetries": 0,
-        "Timeout": TIMEOUT_MINUTES,
-        "MaxCapacity": 1.0,
-    }
-
-
-def packaged_script() -> bytes:
-    return files("retailstream.cleaning").joinpath("glue_script.py").read_bytes()
-
-
-def _emulator_lacks(error: ClientError) -> bool:
-    """moto answers the Update* calls of Glue with an internal error; delete and create instead."""
-    return error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
-
-
-def register_job(settings: Settings | None = None) -> dict:
-    """Upload the script; create or update the job and its scheduled trigger. Idempotent."""
-    s = settings or get_settings()
-    s3, glue = clients.aws_client("s3", s), clients.aws_client("glue", s)
-    definition = job_definition(s)
-    script = S3Location.parse(definition["Command"]["ScriptLocation"])
-    s3.put_object(
-        Bucket=script.bucket, Key=script.prefix, Body=packaged_script(), ContentType="text/x-python"
-    )
-    try:
-        current = glue.get_job(JobName=s.glue_job_name)["Job"]
-    except glue.exceptions.EntityNotFoundException:
-        glue.create_job(Name=s.glue_job_name, **definition)
-        log.info("glue.job_created name=%s", s.glue_job_name)
-    else:
-        if any(current.get(k) != v for k, v in definition.items()):
-            try:
-                glue.update_job(JobName=s.glue_job_name, JobUpdate=definition)
-            except ClientError as error:
-                if not _emulator_lacks(error):
-                    raise
-                glue.delete_job(JobName=s.glue_job_name)
-                glue.create_job(Name=s.glue_job_name, **definition)
-            log.info("glue.job_updated name=%s", s.glue_job_name)
-    _register_trigger(glue, s)
-    return glue.get_job(JobName=s.glue_job_name)["Job"]
-
-
-def _register_trigger(glue, s: Settings) -> None:
-    actions = [{"JobName": s.glue_job_name}]
-    try:
-        current = glue.get_trigger(Name=s.glue_trigger_name)["Trigger"]
-    except glue.exceptions.EntityNotFoundException:
-        current = None
-    if current and current.get("Schedule") == s.glue_job_schedule and current.get("Actions") == actions:
-        return
-    if current:
-        try:
-            glue.update_trigger(
-                Name=s.glue_trigger_name, TriggerUpdate={"Schedule": s.glue_job_schedule, "Actions": actions}
-            )
-            return
-        except ClientError as error:
-            if not _emulator_lacks(error):
-                raise
-            glue.delete_trigger(Name=s.glue_trigger_name)
-    glue.create_trigger(
-        Name=s.glue_trigger_name,
-        Type="SCHEDULED",
-        Schedule=s.glue_job_schedule,
-        Actions=actions,
-        StartOnCreation=True,
-        Description="Weekly clean-and-merge; in the lab the Airflow DAG enforces this schedule",
-    )
-    log.info("glue.trigger_created name=%s schedule=%s", s.glue_trigger_name, s.glue_job_schedule)
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -168,6 +71,15 @@ def _now() -> str:
 def _run_location(arguments: dict, run_id: str) -> S3Location:
     state = S3Location.parse(arguments["--state_uri"])
     return S3Location(state.bucket, state.key("runs", run_id))
+
+
+def _exists(s3, uri: str) -> bool:
+    where = S3Location.parse(uri)
+    try:
+        s3.head_object(Bucket=where.bucket, Key=where.prefix)
+    except ClientError:
+        return False
+    return True
 
 
 def _save(s3, where: S3Location, run: dict) -> None:
@@ -250,6 +162,20 @@ def _execute(run: dict, job: dict, merged: dict, where: S3Location, s3, s: Setti
                 JobRunState="FAILED",
                 CompletedOn=_now(),
                 ErrorMessage=f"{script.uri()} is not the packaged job script: "
+                "`retailstream glue register` uploads it again",
+            )
+            _save(s3, where, run)
+            raise JobRunFailed(run)
+        # Glue puts --extra-py-files on the job's path; here the installed package is that same code
+        # (deploy built the zip from it), so the runner checks the job ships it and runs the script.
+        missing = [
+            uri for uri in merged.get("--extra-py-files", "").split(",") if uri and not _exists(s3, uri)
+        ]
+        if missing:
+            run.update(
+                JobRunState="FAILED",
+                CompletedOn=_now(),
+                ErrorMessage=f"--extra-py-files {', '.join(missing)} not found: "
                 "`retailstream glue register` uploads it again",
             )
             _save(s3, where, run)

@@ -1,0 +1,67 @@
+"""Who may import whom (docs/architecture.md): a stage uses only the base layer; the parts that stand in
+for AWS (emulation) and register with it (deploy) are reached only from the edges."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import retailstream
+
+PACKAGE = Path(retailstream.__file__).parent
+STAGES = ("ingest", "catalog", "cleaning", "loading", "features", "consolidation", "transfer", "usecases")
+# What a stage must never import: the lab, the AWS stand-ins, the deploy layer, the orchestration.
+ABOVE_STAGES = ("lab", "emulation", "deploy", "orchestration")
+# Who may import emulation/ and deploy/: the lab, the orchestration, those two themselves, the CLI.
+EDGES = ("lab", "orchestration", "emulation", "deploy")
+
+
+def _imports(path: Path) -> set[str]:
+    """Every retailstream module the file imports, at the top or inside a function."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {name for name in found if name.startswith("retailstream.")}
+
+
+def _layer(module: str) -> str:
+    return module.split(".")[1]
+
+
+def _modules():
+    for path in sorted(PACKAGE.rglob("*.py")):
+        yield path, path.relative_to(PACKAGE).parts
+
+
+def test_no_stage_imports_the_lab_emulation_deploy_or_orchestration():
+    broken = [
+        f"{'/'.join(parts)} imports {name}"
+        for path, parts in _modules()
+        if parts[0] in STAGES and parts[-1] != "cli.py"  # a CLI command is an edge
+        for name in _imports(path)
+        if _layer(name) in ABOVE_STAGES
+    ]
+    assert not broken, "\n".join(broken)
+
+
+def test_only_the_edges_import_emulation_and_deploy():
+    broken = [
+        f"{'/'.join(parts)} imports {name}"
+        for path, parts in _modules()
+        if parts[0] not in EDGES and parts[-1] != "cli.py"
+        for name in _imports(path)
+        if _layer(name) in ("emulation", "deploy")
+    ]
+    assert not broken, "\n".join(broken)
+
+
+def test_the_rule_sees_imports_inside_functions(tmp_path):
+    source = tmp_path / "probe.py"
+    source.write_text(
+        "def f():\n    from retailstream.lab import health\n    import retailstream.deploy.glue_job\n"
+    )
+    assert _imports(source) >= {"retailstream.lab", "retailstream.deploy.glue_job"}
