@@ -105,7 +105,7 @@ def test_one_bad_feature_file_never_fails_the_feature_job(lab, spark, settings):
     try:
         for name, data in files.items():
             hdfs.write(f"{folder}/{name}", data=data, overwrite=True)
-        report = build_features_table(spark, settings, source=folder, database=database)
+        report = build_features_table(settings, spark, source=folder, database=database)
         assert report.reconciles()
         assert report.rows_in == sum(count_data_rows(data)[0] for data in files.values())
         quarantine = spark.table(f"{database}.features_quarantine").collect()

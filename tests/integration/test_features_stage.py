@@ -81,14 +81,16 @@ def _hdfs_bytes(path: str) -> bytes:
 def test_upload_is_idempotent_by_checksum(feature_files, hdfs_dir, settings, tmp_path):
     files = sorted(feature_files.glob("*.csv"))
     progress: dict[str, int] = {}
-    first = upload_features(source_dir=feature_files, hdfs_dir=hdfs_dir, progress=progress.__setitem__)
+    first = upload_features(
+        settings, source_dir=feature_files, hdfs_dir=hdfs_dir, progress=progress.__setitem__
+    )
     assert first.uploaded == [f.name for f in files] and not first.skipped
     assert first.bytes_uploaded == sum(f.stat().st_size for f in files)
     assert set(progress) == {f.name for f in files}  # progress reported for every file
     for path in files:
         assert _hdfs_bytes(f"{hdfs_dir}/{path.name}") == path.read_bytes()
 
-    again = upload_features(source_dir=feature_files, hdfs_dir=hdfs_dir)
+    again = upload_features(settings, source_dir=feature_files, hdfs_dir=hdfs_dir)
     assert again.skipped == first.uploaded and not again.uploaded and again.bytes_uploaded == 0
 
     # A changed local file is uploaded again; so is a copy changed in HDFS behind the manifest's back.
@@ -97,11 +99,13 @@ def test_upload_is_idempotent_by_checksum(feature_files, hdfs_dir, settings, tmp
     target = changed / "features_2013.csv"
     target.write_text(target.read_text().replace("\n", "\r\n"))
     clients.hdfs_client().write(f"{hdfs_dir}/features_2010.csv", data=b"tampered", overwrite=True)
-    third = upload_features(source_dir=changed, hdfs_dir=hdfs_dir)
+    third = upload_features(settings, source_dir=changed, hdfs_dir=hdfs_dir)
     assert sorted(third.uploaded) == ["features_2010.csv", "features_2013.csv"]
     assert _hdfs_bytes(f"{hdfs_dir}/features_2010.csv") == (feature_files / "features_2010.csv").read_bytes()
     # Back to the original bytes for the build test.
-    assert upload_features(source_dir=feature_files, hdfs_dir=hdfs_dir).uploaded == ["features_2013.csv"]
+    assert upload_features(settings, source_dir=feature_files, hdfs_dir=hdfs_dir).uploaded == [
+        "features_2013.csv"
+    ]
     listed = clients.hdfs_client().list(hdfs_dir)
     assert not [name for name in listed if name.startswith(".")]  # no half-written temporary left
 
@@ -109,8 +113,8 @@ def test_upload_is_idempotent_by_checksum(feature_files, hdfs_dir, settings, tmp
 def test_feature_job_loads_valid_rows_and_quarantines_bad_ones(
     spark, feature_files, hdfs_dir, hive_db, settings
 ):
-    upload_features(source_dir=feature_files, hdfs_dir=hdfs_dir)
-    report = build_features_table(spark, settings, source=hdfs_dir, database=hive_db)
+    upload_features(settings, source_dir=feature_files, hdfs_dir=hdfs_dir)
+    report = build_features_table(settings, spark, source=hdfs_dir, database=hive_db)
 
     lines = sum(data_lines(path) for path in feature_files.glob("*.csv"))
     generated = lines - sum(data_lines(feature_files / name) for name in EXTRA_FILES)
@@ -166,10 +170,10 @@ def test_feature_job_loads_valid_rows_and_quarantines_bad_ones(
         assert cursor.fetchone() == (report.rows_by_year[2010], "2010-02-05")  # dd/mm/yyyy files
 
     # A rerun on the same files is recognised as such and rewrites nothing ...
-    assert build_features_table(spark, settings, source=hdfs_dir, database=hive_db).skipped
+    assert build_features_table(settings, spark, source=hdfs_dir, database=hive_db).skipped
     # ... and a forced rebuild leaves the same rows.
     before = spark.table(f"{hive_db}.features").localCheckpoint()
-    rerun = build_features_table(spark, settings, source=hdfs_dir, database=hive_db, force=True)
+    rerun = build_features_table(settings, spark, source=hdfs_dir, database=hive_db, force=True)
     after = spark.table(f"{hive_db}.features")
     assert (rerun.rows_in, rerun.rows_out, rerun.rows_quarantined) == (
         report.rows_in,
@@ -183,4 +187,4 @@ def test_feature_job_refuses_an_empty_raw_area(spark, hdfs_dir, hive_db, setting
     empty = f"{hdfs_dir.rsplit('/', 1)[0]}/empty"
     clients.hdfs_client().makedirs(empty)
     with pytest.raises(FileNotFoundError, match="no feature files"):
-        build_features_table(spark, settings, source=empty, database=hive_db)
+        build_features_table(settings, spark, source=empty, database=hive_db)

@@ -178,7 +178,7 @@ def test_reload_changes_only_rows_whose_values_changed(bucket, stores):
     assert rds("SELECT rows_in, rows_loaded FROM load_audit WHERE source_key = %s", key) == ((24, 24),)
 
 
-def test_a_new_object_loads_straight_unless_its_keys_are_taken(bucket, stores):
+def test_a_new_object_loads_straight_unless_its_keys_are_taken(bucket, stores, settings):
     """A never-loaded object whose keys are all new goes straight into the table; one holding rows that
     another object loaded is merged (those rows unchanged); a key inserted by another load between the
     check and the load makes the straight load step aside with nothing loaded."""
@@ -197,7 +197,7 @@ def test_a_new_object_loads_straight_unless_its_keys_are_taken(bucket, stores):
         assert (merged["inserted"], merged["updated"], merged["unchanged"]) == (8, 0, 8)
 
         race = f"{prefix}/sales/race.parquet"
-        conn = connect()
+        conn = connect(settings)
         try:
             with conn.cursor() as cur:
                 assert not _load_unless_taken(cur, "sales", race, sales_frame(store, depts=(3, 1)))
@@ -269,13 +269,13 @@ def test_a_store_retracted_from_the_stores_object_takes_its_sales_along(bucket, 
         purge_rds_stores(own)
 
 
-def test_a_load_that_warns_is_refused(lab, stores):
+def test_a_load_that_warns_is_refused(lab, stores, settings):
     """Defence in depth behind the contract: a value MariaDB would clip is not loaded silently."""
     from retailstream.loading.formats import ParsedObject
     from retailstream.loading.rds_loader import LoadReport, LoadWarnings, _merge, connect
 
     frame = sales_frame(stores[0], depts=(1,)).assign(weekly_sales=1e15)
-    conn = connect()
+    conn = connect(settings)
     try:
         with conn.cursor() as cur, pytest.raises(LoadWarnings, match="warning"):
             _merge(

@@ -63,10 +63,10 @@ def _wait_for_next_second() -> None:
 def _transfer_both(spark, quick, source, hive_db, **kwargs):
     return {
         engine: transfer_tables(
+            quick,
             engine,
             TABLES,
             spark,
-            quick,
             source_suffix=source,
             hive_database=hive_db,
             target_suffix=tag,

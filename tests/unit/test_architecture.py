@@ -65,3 +65,19 @@ def test_the_rule_sees_imports_inside_functions(tmp_path):
         "def f():\n    from retailstream.lab import health\n    import retailstream.deploy.glue_job\n"
     )
     assert _imports(source) >= {"retailstream.lab", "retailstream.deploy.glue_job"}
+
+
+# Where a stage's code starts on AWS, with nothing to pass it settings: the Glue job's script and the
+# Lambda's handler read theirs from the environment, as the CLI and the DAG do.
+ENTRY_POINTS = {("cleaning", "glue_script.py"), ("loading", "handler.py")}
+
+
+def test_stages_take_their_settings_as_an_argument():
+    """``get_settings()`` only at the edges: inside a stage, settings are passed in, never looked up."""
+    looked_up = [
+        "/".join(parts)
+        for path, parts in _modules()
+        if parts[0] in STAGES and parts[-1] != "cli.py" and parts not in ENTRY_POINTS
+        if "retailstream.settings.get_settings" in _imports(path)
+    ]
+    assert not looked_up, looked_up

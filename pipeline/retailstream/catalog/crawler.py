@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from retailstream import clients
 from retailstream.monitoring.metrics import stage_run
 from retailstream.s3util import S3Location
-from retailstream.settings import Settings, get_settings
+from retailstream.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -61,27 +61,27 @@ Crawl = Callable[[Settings, S3Location, str, str], "CrawlReport"]
 
 
 def crawl_raw(
-    settings: Settings | None = None,
+    settings: Settings,
     *,
     prefix: str = "",
     database: str | None = None,
     crawl: Crawl | None = None,
 ) -> CrawlReport:
     """Catalog the raw bucket (CSV, sales partitioned by store) into ``retail_raw``."""
-    s = settings or get_settings()
+    s = settings
     where = S3Location(s.raw_bucket, prefix)
     return _crawl(s, s.glue_raw_crawler, where, database or s.glue_raw_database, crawl)
 
 
 def crawl_curated(
-    settings: Settings | None = None,
+    settings: Settings,
     *,
     location: S3Location | None = None,
     database: str | None = None,
     crawl: Crawl | None = None,
 ) -> CrawlReport:
     """Catalog the curated bucket (Parquet, sales partitioned by year and month) into ``retail_curated``."""
-    s = settings or get_settings()
+    s = settings
     where = location or S3Location(s.curated_bucket)
     return _crawl(s, s.glue_curated_crawler, where, database or s.glue_curated_database, crawl)
 

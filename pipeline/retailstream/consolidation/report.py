@@ -26,7 +26,7 @@ from retailstream.consolidation.checks import (
 )
 from retailstream.monitoring.metrics import stage_run
 from retailstream.rds.schema import ensure_schema
-from retailstream.settings import Settings, get_settings
+from retailstream.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def check_table(cur, kind: str, names: dict[str, str]) -> list[CheckResult]:
 
 
 def consolidate(
-    settings: Settings | None = None,
+    settings: Settings,
     *,
     tables: Sequence[str] = TABLES,
     suffix: str = "",
@@ -113,7 +113,7 @@ def consolidate(
     With ``fail_on_error`` a finding of severity ``error`` raises ``ConsolidationError`` after the report
     was written.
     """
-    s = settings or get_settings()
+    s = settings
     names = {kind: f"{kind}{suffix}" for kind in TABLES}
     with stage_run("consolidate", s) as run:
         ensure_schema(s)

@@ -37,7 +37,7 @@ from retailstream.datasets.contract import ColumnSpec, contract, spark_rejection
 from retailstream.datasets.textvalues import ANY_DATE_FORMAT, PARSE_FAILURES, anchored
 from retailstream.features.upload import features_hdfs_dir
 from retailstream.monitoring.metrics import stage_run
-from retailstream.settings import Settings, get_settings
+from retailstream.settings import Settings
 from retailstream.warehouse import (
     HiveColumn,
     create_table_sql,
@@ -303,8 +303,8 @@ def classify(raw: DataFrame) -> DataFrame:
 
 
 def build_features_table(
+    settings: Settings,
     spark: SparkSession | None = None,
-    settings: Settings | None = None,
     *,
     source: str | None = None,
     database: str | None = None,
@@ -320,7 +320,7 @@ def build_features_table(
     from retailstream import fingerprint
     from retailstream.datasets import contract as contract_module
 
-    s = settings or get_settings()
+    s = settings
     database = database or s.hive_database
     folder = source or features_hdfs_dir(s)
     if not [name for name in clients.hdfs_client(s).list(folder) if name.endswith(".csv")]:
@@ -358,7 +358,7 @@ def build_features_table(
     if spark is None:
         from retailstream.spark import get_spark
 
-        spark = get_spark("retailstream-features")
+        spark = get_spark("retailstream-features", s)
     with stage_run("features_hive", s) as run:
         ensure_database(spark, database, s)
         spark.sql(

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from retailstream.settings import get_settings
+
 features_app = typer.Typer(no_args_is_help=True, help="Stage 2: feature files → HDFS → PySpark → Hive.")
 
 
@@ -18,7 +20,6 @@ def upload_cmd(
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
     from retailstream.features.upload import features_source_dir, upload_features
-    from retailstream.settings import get_settings
 
     source = source or features_source_dir(get_settings())
     total = sum(path.stat().st_size for path in source.glob("*.csv"))
@@ -32,7 +33,7 @@ def upload_cmd(
                 progress.advance(task, sent - sent_per_file.get(name, 0))
                 sent_per_file[name] = sent
 
-        report = upload_features(source_dir=source, hdfs_dir=hdfs_dir, progress=advance)
+        report = upload_features(get_settings(), source_dir=source, hdfs_dir=hdfs_dir, progress=advance)
     typer.echo(
         f"{report.hdfs_dir}: {len(report.uploaded)} uploaded ({report.bytes_uploaded:,} bytes), "
         f"{len(report.skipped)} unchanged"
@@ -47,7 +48,7 @@ def build_cmd(
     """Clean the raw feature files with PySpark into the Hive tables features and features_quarantine."""
     from retailstream.features.build import build_features_table
 
-    report = build_features_table(source=source, database=database)
+    report = build_features_table(get_settings(), source=source, database=database)
     typer.echo(
         f"{report.table}: {report.rows_out:,} rows loaded of {report.rows_in:,} "
         f"({report.rows_quarantined:,} quarantined, {report.rows_duplicate:,} duplicates → "

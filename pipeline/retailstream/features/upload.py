@@ -21,7 +21,7 @@ from pathlib import Path
 from retailstream import clients
 from retailstream.fingerprint import file_sha256
 from retailstream.monitoring.metrics import stage_run
-from retailstream.settings import Settings, get_settings
+from retailstream.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def _hdfs_checksum(client, path: str) -> str | None:
 def upload_files(
     files: list[Path],
     hdfs_dir: str,
-    settings: Settings | None = None,
+    settings: Settings,
     progress: Progress | None = None,
 ) -> UploadReport:
     """Upload ``files`` into ``hdfs_dir`` unless HDFS already holds the same content there."""
@@ -131,14 +131,14 @@ def upload_files(
 
 
 def upload_features(
-    settings: Settings | None = None,
+    settings: Settings,
     *,
     source_dir: Path | None = None,
     hdfs_dir: str | None = None,
     progress: Progress | None = None,
 ) -> UploadReport:
     """Stage ``features_hdfs``: every ``*.csv`` of ``datasets/incoming/features`` into the raw area."""
-    s = settings or get_settings()
+    s = settings
     source = source_dir or features_source_dir(s)
     files = sorted(source.glob("*.csv"))
     if not files:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from retailstream.settings import get_settings
+
 ingest_app = typer.Typer(no_args_is_help=True, help="Stage 1: upload incoming files to the raw bucket.")
 
 
@@ -29,7 +31,7 @@ def upload(
     console = Console(stderr=True)
     try:
         report = upload_incoming(
-            source=source, bucket=bucket, prefix=prefix, workers=workers, progress=not as_json
+            get_settings(), source=source, bucket=bucket, prefix=prefix, workers=workers, progress=not as_json
         )
     except UploadError as exc:
         console.print(f"[red]upload failed:[/red] {exc}")

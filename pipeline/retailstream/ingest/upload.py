@@ -46,7 +46,7 @@ from retailstream.datasets import layout
 from retailstream.fingerprint import file_sha256_md5
 from retailstream.monitoring.metrics import stage_run
 from retailstream.s3util import is_retryable, iter_objects, join_key
-from retailstream.settings import Settings, get_settings
+from retailstream.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ def plan_files(source: Path, s: Settings, prefix: str = "") -> list[tuple[Path, 
 
 
 def upload_incoming(
-    settings: Settings | None = None,
+    settings: Settings,
     *,
     source: Path | None = None,
     bucket: str | None = None,
@@ -173,7 +173,7 @@ def upload_incoming(
     """Upload ``source`` (default ``<datasets_dir>/incoming``) to ``bucket`` (default the raw bucket)
     under ``prefix``; returns the run's report, also written as the manifest. Raises ``UploadError``
     when a file still fails after the retries (the manifest is written first)."""
-    s = settings or get_settings()
+    s = settings
     source = Path(source or s.datasets_dir / "incoming")
     if not source.is_dir():
         raise UploadError(f"no incoming tree at {source}: run `retailstream data prepare` first")

@@ -32,7 +32,7 @@ from retailstream import clients
 from retailstream.datasets.contract import arrow_schema, contract
 from retailstream.datasets.loader import DataFileError
 from retailstream.loading.formats import ParsedObject, RejectedRow, parse_object
-from retailstream.settings import Settings, get_settings
+from retailstream.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -81,23 +81,23 @@ class LoadReport:
         return asdict(self)
 
 
-def dataset_of(key: str, settings: Settings | None = None) -> str | None:
+def dataset_of(key: str, settings: Settings) -> str | None:
     """The dataset a curated key belongs to: the last folder named like a dataset prefix."""
-    s = settings or get_settings()
+    s = settings
     prefixes = {s.sales_prefix: "sales", s.stores_prefix: "stores", s.traffic_prefix: "store_traffic"}
     found = [prefixes[segment] for segment in key.split("/")[:-1] if segment in prefixes]
     return found[-1] if found else None
 
 
-def connect(settings: Settings | None = None):
+def connect(settings: Settings):
     """The loader's own account: DML and temporary tables in the pipeline database, no DDL."""
     return clients.rds_connect("loader", settings=settings, local_infile=True, autocommit=False)
 
 
-def load_object(bucket: str, key: str, *, conn, s3, settings: Settings | None = None) -> LoadReport:
+def load_object(bucket: str, key: str, *, conn, s3, settings: Settings) -> LoadReport:
     """Make the RDS rows of ``s3://bucket/key`` what the object holds now, through ``conn`` (a
     ``connect()`` connection, reused across objects); an object gone from S3 retracts its rows."""
-    s = settings or get_settings()
+    s = settings
     began = time.monotonic()
     dataset = dataset_of(key, s)
     if dataset is None:
@@ -234,6 +234,26 @@ def loaded_versions(keys: list[str], settings: Settings) -> dict[str, str]:
     with clients.rds_cursor("analyst", settings=settings) as cur:
         cur.execute(f"SELECT source_key, source_etag FROM load_audit WHERE source_key IN ({marks})", keys)
         return dict(cur.fetchall())
+
+
+class RdsOutOfStep(RuntimeError):
+    """RDS does not hold what the curated bucket does after a clean-and-merge run."""
+
+
+def reconcile_with_curated(written: list[dict], removed: list[str], settings: Settings) -> dict:
+    """Check that RDS holds exactly what a clean-and-merge run left in S3: every object it wrote
+    (``{"key", "etag", "rows"}``) loaded in that version, every object it removed no longer loaded.
+    Returns the counts; raises ``RdsOutOfStep`` naming the first differences."""
+    loaded = loaded_versions([o["key"] for o in written] + removed, settings)
+    missing = [o["key"] for o in written if loaded.get(o["key"]) != o["etag"]]
+    lingering = [key for key in removed if key in loaded]
+    if missing or lingering:
+        raise RdsOutOfStep(
+            f"RDS does not match the latest Glue run: {len(missing)} curated object(s) not loaded "
+            f"{missing[:5]}, {len(lingering)} removed object(s) still loaded {lingering[:5]} "
+            f"(see the DLQ {settings.events_dlq} and load_quarantine)"
+        )
+    return {"curated_rows": sum(o["rows"] for o in written), "removed_objects": len(removed)}
 
 
 def merge_statement(dataset: str) -> str:

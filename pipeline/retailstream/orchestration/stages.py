@@ -31,7 +31,7 @@ def _jsonable(value):
 def upload_sales(settings: Settings | None = None) -> dict:
     from retailstream.ingest.upload import upload_incoming
 
-    totals = upload_incoming(settings).to_dict()["totals"]
+    totals = upload_incoming(settings or get_settings()).to_dict()["totals"]
     return {"files": totals}
 
 
@@ -67,7 +67,7 @@ def load_rds(settings: Settings | None = None, timeout: float = 600) -> dict:
     from retailstream.emulation.glue_jobs import latest_run
     from retailstream.emulation.sqs_event_source import drain
     from retailstream.loading.handler import retract_vanished
-    from retailstream.loading.rds_loader import loaded_versions
+    from retailstream.loading.rds_loader import reconcile_with_curated
 
     s = settings or get_settings()
     run = latest_run(s) or {}
@@ -75,24 +75,14 @@ def load_rds(settings: Settings | None = None, timeout: float = 600) -> dict:
     written, removed = report.get("curated_objects", []), report.get("removed_objects", [])
     drained = drain(timeout, s, keys=[o["key"] for o in written] or None).to_dict()
     drained["retracted_here"] = len(retract_vanished(s))
-    loaded = loaded_versions([o["key"] for o in written] + removed, s)
-    missing = [o["key"] for o in written if loaded.get(o["key"]) != o["etag"]]
-    lingering = [key for key in removed if key in loaded]
-    if missing or lingering:
-        raise RuntimeError(
-            f"RDS does not match the latest Glue run: {len(missing)} curated object(s) not loaded "
-            f"{missing[:5]}, {len(lingering)} removed object(s) still loaded {lingering[:5]} "
-            f"(see the DLQ {s.events_dlq} and load_quarantine)"
-        )
-    drained["curated_rows"] = sum(o["rows"] for o in written)
-    drained["removed_objects"] = len(removed)
+    drained.update(reconcile_with_curated(written, removed, s))
     return drained
 
 
 def features_to_hdfs(settings: Settings | None = None) -> dict:
     from retailstream.features.upload import upload_features
 
-    report = upload_features(settings)
+    report = upload_features(settings or get_settings())
     return {
         "uploaded": len(report.uploaded),
         "skipped": len(report.skipped),
@@ -104,13 +94,13 @@ def features_to_hdfs(settings: Settings | None = None) -> dict:
 def features_to_hive(settings: Settings | None = None) -> dict:
     from retailstream.features.build import build_features_table
 
-    return _jsonable(build_features_table(settings=settings))
+    return _jsonable(build_features_table(settings or get_settings()))
 
 
 def consolidate_rds(settings: Settings | None = None) -> dict:
     from retailstream.consolidation.report import consolidate
 
-    report = consolidate(settings, fail_on_error=True)
+    report = consolidate(settings or get_settings(), fail_on_error=True)
     return {
         "run_id": report.run_id,
         "rows_checked": report.rows_checked(),
@@ -121,7 +111,7 @@ def consolidate_rds(settings: Settings | None = None) -> dict:
 def transfer_to_hive(settings: Settings | None = None, engine: str | None = None) -> dict:
     from retailstream.transfer.incremental import transfer_tables
 
-    report = transfer_tables(engine, settings=settings)
+    report = transfer_tables(settings or get_settings(), engine)
     return {"engine": report.engine, "rows_moved": report.rows_moved, "tables": _jsonable(report.tables)}
 
 
@@ -129,7 +119,7 @@ def usecases(run_id: str, settings: Settings | None = None) -> dict:
     """The ten business questions over the Hive tables → RDS reporting tables and files."""
     from retailstream.usecases.job import publish_use_cases
 
-    result = publish_use_cases(settings=settings, run_id=safe_run_id(run_id))
+    result = publish_use_cases(settings or get_settings(), run_id=safe_run_id(run_id))
     return _jsonable({"run_id": result.run_id, "rows": result.rows, "rds_tables": result.rds_tables})
 
 
@@ -137,7 +127,7 @@ def report(run_id: str, settings: Settings | None = None) -> dict:
     """The self-contained HTML report (and findings.json) of the run's results."""
     from retailstream.usecases.job import render_report
 
-    return {"report": str(render_report(safe_run_id(run_id), settings))}
+    return {"report": str(render_report(settings or get_settings(), safe_run_id(run_id)))}
 
 
 def safe_run_id(run_id: str) -> str:

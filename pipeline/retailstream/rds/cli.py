@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from retailstream.settings import get_settings
+
 rds_app = typer.Typer(no_args_is_help=True, help="RDS (MariaDB): schema and consolidation checks.")
 
 
@@ -27,7 +29,7 @@ def consolidate_cmd(
 
     from retailstream.consolidation.report import consolidate
 
-    report = consolidate(suffix=suffix)
+    report = consolidate(get_settings(), suffix=suffix)
     table = Table("table", "check", "severity", "flagged", "of rows", "e.g.", title=f"run {report.run_id}")
     for r in report.results:
         style = {"error": "red", "warning": "yellow"}.get(r.severity, "") if r.rows_flagged else "dim"

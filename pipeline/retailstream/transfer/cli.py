@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from retailstream.settings import get_settings
+
 transfer_app = typer.Typer(no_args_is_help=True, help="Stage 3: RDS → Hive with Sqoop or Spark JDBC.")
 
 TABLES = typer.Option(["stores", "sales", "store_traffic"], "--table", help="Tables to transfer.")
@@ -21,7 +23,7 @@ def run_cmd(
 
     from retailstream.transfer.incremental import transfer_tables
 
-    report = transfer_tables(engine, tables, full=full)
+    report = transfer_tables(get_settings(), engine, tables, full=full)
     out = Table("source", "target", "window", "rows", "partitions", "extract s", "publish s")
     for t in report.tables:
         lower = t.window.lower.isoformat(" ") if t.window.lower else "start"
@@ -52,7 +54,6 @@ def sqoop_command_cmd(
     """Print the `sqoop import` command lines the sqoop engine runs (window ending now)."""
     from datetime import datetime
 
-    from retailstream.settings import get_settings
     from retailstream.transfer.sqoop import SqoopImport
     from retailstream.transfer.tables import CHECK_COLUMN, transfer_table
     from retailstream.transfer.window import Window

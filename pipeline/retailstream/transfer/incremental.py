@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Literal, get_args
 from retailstream import clients
 from retailstream.monitoring.metrics import stage_run
 from retailstream.rds.schema import ensure_schema
-from retailstream.settings import Settings, get_settings
+from retailstream.settings import Settings
 from retailstream.transfer import publish, spark_jdbc, sqoop
 from retailstream.transfer.tables import CHECK_COLUMN, PARTITION, TransferTable, transfer_table
 from retailstream.transfer.window import (
@@ -298,10 +298,10 @@ def _transfer_window(
 
 
 def transfer_tables(
+    settings: Settings,
     engine: str | None = None,
     tables: Sequence[str] = TABLE_NAMES,
     spark: SparkSession | None = None,
-    settings: Settings | None = None,
     *,
     source_suffix: str = "",
     hive_database: str | None = None,
@@ -316,7 +316,7 @@ def transfer_tables(
     ``engine`` defaults to ``settings.transfer_engine``; ``full`` re-imports everything and rebuilds the
     Hive tables (also dropping rows deleted in RDS); the tuning arguments override the settings.
     """
-    s = settings or get_settings()
+    s = settings
     engine = engine or s.transfer_engine
     if engine not in ENGINES:
         raise ValueError(f"unknown transfer engine {engine!r}; expected one of {', '.join(ENGINES)}")
@@ -328,7 +328,7 @@ def transfer_tables(
         if spark is None:
             from retailstream.spark import get_spark
 
-            spark = get_spark("retailstream-transfer")
+            spark = get_spark("retailstream-transfer", s)
         return spark
 
     database = hive_database or s.hive_database

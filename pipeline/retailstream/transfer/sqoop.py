@@ -42,7 +42,7 @@ from pathlib import Path
 from retailstream import clients
 from retailstream.hadoop_conf import LOG4J_CONSOLE, core_site, hadoop_xml
 from retailstream.layout import LabLayout
-from retailstream.settings import Settings, get_settings, write_private
+from retailstream.settings import Settings, write_private
 from retailstream.transfer.window import Window, sql_timestamp
 from retailstream.warehouse import identifier
 
@@ -130,9 +130,9 @@ class SqoopImport:
             args += ["--null-string", "\\\\N", "--null-non-string", "\\\\N"]
         return args
 
-    def command_line(self, settings: Settings | None = None) -> str:
+    def command_line(self, settings: Settings) -> str:
         """The equivalent ``sqoop import …`` command line of a Sqoop installation (for docs and logs)."""
-        s = settings or get_settings()
+        s = settings
         password_file = f"file://{sqoop_dir(s) / (s.rds_analyst_user + '.password')}"
         return shlex.join(["sqoop", *self.tool_args(s, s.rds_analyst_user, password_file)])
 
@@ -189,9 +189,9 @@ def classpath(settings: Settings, classes: Path, conf: Path) -> str:
     return ":".join(str(entry) for entry in entries)
 
 
-def run_import(spec: SqoopImport, settings: Settings | None = None) -> int:
+def run_import(spec: SqoopImport, settings: Settings) -> int:
     """Run one Sqoop import; return the number of records Sqoop reports it retrieved."""
-    s = settings or get_settings()
+    s = settings
     layout = LabLayout.of(s)
     run_dir = sqoop_dir(s) / f"run-{uuid.uuid4().hex[:12]}"
     classes = run_dir / "classes"

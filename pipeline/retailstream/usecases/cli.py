@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from retailstream.settings import get_settings
+
 usecases_app = typer.Typer(no_args_is_help=True, help="The ten business use cases → RDS, files, HTML report.")
 
 
@@ -22,7 +24,9 @@ def run(
     from retailstream.usecases.source import MissingInputError
 
     try:
-        result = publish_use_cases(database=database, run_id=run_id, table_prefix=table_prefix)
+        result = publish_use_cases(
+            get_settings(), database=database, run_id=run_id, table_prefix=table_prefix
+        )
     except (MissingInputError, ValueError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
@@ -35,7 +39,7 @@ def run(
         console.print("no store_traffic table: UC1 reports average weekly sales (labelled), not visits")
     console.print(f"files: {result.run_dir}")
     if report:
-        console.print(f"report: {render_report(result.run_id)}")
+        console.print(f"report: {render_report(get_settings(), result.run_id)}")
 
 
 @usecases_app.command("report")
@@ -46,7 +50,7 @@ def report_cmd(
     from retailstream.usecases.job import render_report
 
     try:
-        typer.echo(f"report: {render_report(run_id)}")
+        typer.echo(f"report: {render_report(get_settings(), run_id)}")
     except (FileNotFoundError, ValueError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None

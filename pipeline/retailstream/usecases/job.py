@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from retailstream import clients
 from retailstream.monitoring.metrics import stage_run
-from retailstream.settings import Settings, get_settings
+from retailstream.settings import Settings
 from retailstream.usecases import publish
 from retailstream.usecases.source import checked_identifier
 from retailstream.warehouse import identifier
@@ -154,8 +154,8 @@ def _reusable_run(s: Settings, digest: str) -> Path | None:
 
 
 def publish_use_cases(
+    settings: Settings,
     spark: SparkSession | None = None,
-    settings: Settings | None = None,
     database: str | None = None,
     run_id: str | None = None,
     table_prefix: str = "",
@@ -168,7 +168,7 @@ def publish_use_cases(
     (files copied under the new run id, RDS untouched, no Spark), unless ``force``."""
     from retailstream.usecases.questions import USE_CASES
 
-    s = settings or get_settings()
+    s = settings
     database = checked_identifier(database or s.hive_database)
     run_id = publish.checked_run_id(run_id or new_run_id())
     publish.checked_table_prefix(table_prefix)
@@ -232,12 +232,12 @@ def publish_use_cases(
     )
 
 
-def render_report(run_id: str | None = None, settings: Settings | None = None) -> Path:
+def render_report(settings: Settings, run_id: str | None = None) -> Path:
     """Stage ``report``: render ``<run>/report.html`` from the run's files; point ``latest`` at it."""
     from retailstream.quarantine import QUARANTINE_FILE, list_rejects, summary
     from retailstream.usecases.report import write_report
 
-    s = settings or get_settings()
+    s = settings
     run_dir = publish.resolve_run_dir(s.reports_dir, run_id)
     with stage_run("report", s) as stage:
         manifest, tables = publish.read_run(run_dir)
@@ -253,13 +253,13 @@ def render_report(run_id: str | None = None, settings: Settings | None = None) -
 
 
 def run_all(
+    settings: Settings,
     spark: SparkSession | None = None,
-    settings: Settings | None = None,
     database: str | None = None,
     run_id: str | None = None,
     table_prefix: str = "",
 ) -> UseCaseRun:
     """Compute the ten use cases, publish them to RDS and files, and render the HTML report."""
-    run = publish_use_cases(spark, settings, database, run_id, table_prefix)
-    run.report = render_report(run.run_id, settings)
+    run = publish_use_cases(settings, spark, database, run_id, table_prefix)
+    run.report = render_report(settings, run.run_id)
     return run

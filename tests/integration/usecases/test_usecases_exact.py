@@ -316,7 +316,7 @@ def hand_db(hive_database) -> str:
 
 @pytest.fixture(scope="module")
 def hand_run(spark, hand_db, reports_settings, rds_prefix):
-    return run_all(spark, reports_settings, database=hand_db, run_id="hand-1", table_prefix=rds_prefix)
+    return run_all(reports_settings, spark, database=hand_db, run_id="hand-1", table_prefix=rds_prefix)
 
 
 def test_every_use_case_returns_exactly_the_hand_computed_rows(hand_run):

@@ -23,7 +23,7 @@ PCT = 0.006  # percentages to 2 decimals
 
 @pytest.fixture(scope="module")
 def run_1x(spark, hive_1x, reports_settings, rds_prefix):
-    return run_all(spark, reports_settings, database=hive_1x, run_id="gen-1", table_prefix=rds_prefix)
+    return run_all(reports_settings, spark, database=hive_1x, run_id="gen-1", table_prefix=rds_prefix)
 
 
 @pytest.fixture(scope="module")
@@ -218,7 +218,7 @@ def test_uc10_with_and_without_offers(result, frames):
 def test_rerun_gives_identical_reporting_tables(spark, run_1x, hive_1x, reports_settings, rds_prefix):
     before = {name: read_rds_table(reports_settings, table) for name, table in run_1x.rds_tables.items()}
     rerun = publish_use_cases(
-        spark, reports_settings, database=hive_1x, run_id="gen-2", table_prefix=rds_prefix, force=True
+        reports_settings, spark, database=hive_1x, run_id="gen-2", table_prefix=rds_prefix, force=True
     )
     assert rerun.rds_tables == run_1x.rds_tables
     for name, table in rerun.rds_tables.items():
@@ -231,7 +231,7 @@ def test_rerun_gives_identical_reporting_tables(spark, run_1x, hive_1x, reports_
 def test_rerun_on_unchanged_inputs_reuses_the_results(run_1x, hive_1x, reports_settings, rds_prefix):
     before = {name: read_rds_table(reports_settings, table) for name, table in run_1x.rds_tables.items()}
     reused = publish_use_cases(
-        None, reports_settings, database=hive_1x, run_id="gen-3", table_prefix=rds_prefix
+        reports_settings, None, database=hive_1x, run_id="gen-3", table_prefix=rds_prefix
     )
     assert reused.reused_from in ("gen-1", "gen-2")
     assert reused.rds_tables == run_1x.rds_tables
