@@ -55,10 +55,6 @@ def packaged_script() -> bytes:
     return files("retailstream.cleaning").joinpath("glue_script.py").read_bytes()
 
 
-def packaged_code() -> bytes:
-    return build_zip()
-
-
 def _emulator_lacks(error: ClientError) -> bool:
     """moto answers the Update* calls of Glue with an internal error; delete and create instead."""
     return error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
@@ -74,7 +70,7 @@ def register_job(settings: Settings | None = None) -> dict:
         Bucket=script.bucket, Key=script.prefix, Body=packaged_script(), ContentType="text/x-python"
     )
     code = S3Location.parse(definition["DefaultArguments"]["--extra-py-files"])
-    s3.put_object(Bucket=code.bucket, Key=code.prefix, Body=packaged_code(), ContentType="application/zip")
+    s3.put_object(Bucket=code.bucket, Key=code.prefix, Body=build_zip(), ContentType="application/zip")
     try:
         current = glue.get_job(JobName=s.glue_job_name)["Job"]
     except glue.exceptions.EntityNotFoundException:

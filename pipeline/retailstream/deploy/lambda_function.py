@@ -10,7 +10,6 @@ this same module path — and calls it.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import json
 import logging
@@ -45,19 +44,17 @@ def loader_secret(s: Settings) -> dict[str, str]:
     }
 
 
-def ensure_loader_secret(s: Settings) -> str:
-    """Create or update the loader's secret in Secrets Manager; returns its ARN."""
+def ensure_loader_secret(s: Settings) -> None:
+    """Create the loader's secret in Secrets Manager, or update it when its value changed."""
     sm = clients.aws_client("secretsmanager", s)
     value = json.dumps(loader_secret(s))
-    with contextlib.suppress(sm.exceptions.ResourceExistsException):
-        return sm.create_secret(
-            Name=s.rds_loader_secret_id,
-            Description="The loader Lambda's RDS credentials",
-            SecretString=value,
-        )["ARN"]
-    if sm.get_secret_value(SecretId=s.rds_loader_secret_id)["SecretString"] != value:
-        sm.put_secret_value(SecretId=s.rds_loader_secret_id, SecretString=value)
-    return sm.describe_secret(SecretId=s.rds_loader_secret_id)["ARN"]
+    try:
+        sm.create_secret(
+            Name=s.rds_loader_secret_id, Description="The loader Lambda's RDS credentials", SecretString=value
+        )
+    except sm.exceptions.ResourceExistsException:
+        if sm.get_secret_value(SecretId=s.rds_loader_secret_id)["SecretString"] != value:
+            sm.put_secret_value(SecretId=s.rds_loader_secret_id, SecretString=value)
 
 
 def function_environment(s: Settings) -> dict[str, str]:

@@ -82,6 +82,17 @@ def _exists(s3, uri: str) -> bool:
     return True
 
 
+def _refuse(run: dict, where: S3Location, s3, reason: str) -> None:
+    """Fail a run before its script starts: what the job names in S3 is not what deploy uploads."""
+    run.update(
+        JobRunState="FAILED",
+        CompletedOn=_now(),
+        ErrorMessage=f"{reason}: `retailstream glue register` uploads it again",
+    )
+    _save(s3, where, run)
+    raise JobRunFailed(run)
+
+
 def _save(s3, where: S3Location, run: dict) -> None:
     s3.put_object(
         Bucket=where.bucket,
@@ -158,28 +169,14 @@ def _execute(run: dict, job: dict, merged: dict, where: S3Location, s3, s: Setti
         body = s3.get_object(Bucket=script.bucket, Key=script.prefix)["Body"].read()
         if body != packaged_script():
             # This host runs the script with the lab's credentials: only the code this package ships.
-            run.update(
-                JobRunState="FAILED",
-                CompletedOn=_now(),
-                ErrorMessage=f"{script.uri()} is not the packaged job script: "
-                "`retailstream glue register` uploads it again",
-            )
-            _save(s3, where, run)
-            raise JobRunFailed(run)
+            _refuse(run, where, s3, f"{script.uri()} is not the packaged job script")
         # Glue puts --extra-py-files on the job's path; here the installed package is that same code
         # (deploy built the zip from it), so the runner checks the job ships it and runs the script.
         missing = [
             uri for uri in merged.get("--extra-py-files", "").split(",") if uri and not _exists(s3, uri)
         ]
         if missing:
-            run.update(
-                JobRunState="FAILED",
-                CompletedOn=_now(),
-                ErrorMessage=f"--extra-py-files {', '.join(missing)} not found: "
-                "`retailstream glue register` uploads it again",
-            )
-            _save(s3, where, run)
-            raise JobRunFailed(run)
+            _refuse(run, where, s3, f"--extra-py-files {', '.join(missing)} not found")
         path.write_bytes(body)
         command = [sys.executable, str(path), "--JOB_NAME", s.glue_job_name, "--JOB_RUN_ID", run_id]
         for name, value in merged.items():
