@@ -422,17 +422,29 @@ def test_changing_the_dataset_gives_a_clean_runs_tables(clean, settings, tmp_pat
         namespace.destroy(switch)
 
 
-def _wait_for(process, airflow_home: Path, task: str, condition, what: str, timeout: float = 600) -> None:
+def _wait_for(process, airflow_home: Path, condition, what: str, timeout: float = 600) -> None:
     deadline = time.monotonic() + timeout
-    while not condition(task_states(airflow_home).get(task, (None, 0))):
-        assert process.poll() is None, f"the run ended before {task} {what}"
-        assert time.monotonic() < deadline, f"{task} never {what}"
+    while not condition(task_states(airflow_home)):
+        assert process.poll() is None, f"the run ended before {what}"
+        assert time.monotonic() < deadline, f"never {what}"
         time.sleep(0.5)
 
 
-# (task, the service killed while it runs); one service down at a time, brought back after the task
-# has failed once. moto forgets the namespace's buckets and queues: that run must fail, the next one
-# (after `lab up` and the namespace provisioned again) must end exactly as a clean run.
+def _failed_tries(states: dict[str, tuple[str | None, int]]) -> int:
+    """Tries of the run that ended in failure so far (Airflow numbers a try when it schedules it)."""
+    return sum(
+        tries if state in ("up_for_retry", "failed") else max(tries - 1, 0)
+        for state, tries in states.values()
+        if state is not None
+    )
+
+
+# (task, the service killed once it runs); one service down at a time, brought back as soon as a try
+# fails. Which task fails is not fixed: the task may have finished with the service before the kill
+# (the use cases ask HiveServer2 only at their start), and then the next task that needs it fails. A
+# service stays down until some task fails, so every fault must cost at least one failed try. moto
+# forgets the namespace's buckets and queues: that run must fail, the next one (after `lab up` and the
+# namespace provisioned again) must end exactly as a clean run.
 FAULTS = {
     "hdfs-metastore-hiveserver2": [
         ("features_to_hive", "datanode"),
@@ -441,6 +453,7 @@ FAULTS = {
     ],
     "moto": [("clean_merge", "moto")],
 }
+STARTED = ("running", "success", "up_for_retry", "failed", "upstream_failed")
 
 
 @pytest.mark.restarts_lab
@@ -452,13 +465,20 @@ def test_a_service_killed_mid_run_ends_as_a_clean_run(clean, lab, settings, tmp_
     try:
         process = start_dag_test(env, airflow_home, MONDAYS[0])
         for task, service in FAULTS[faults]:
-            _wait_for(process, airflow_home, task, lambda st: st[0] == "running", "started")
+
+            def started(states, task=task):
+                return states.get(task, (None, 0))[0] in STARTED
+
+            _wait_for(process, airflow_home, started, f"{task} started")
+            before = _failed_tries(task_states(airflow_home))
             lab.kill(service)  # SIGKILL; it stays down until `lab.up()`
-            _wait_for(process, airflow_home, task, lambda st: st[0] != "running", "failed")
+
+            def noticed(states, before=before):
+                return _failed_tries(states) > before
+
+            _wait_for(process, airflow_home, noticed, f"a task failed without {service}")
             lab.up()
         outcome = finish_dag_test(process, airflow_home)
-        for task, _ in FAULTS[faults]:  # each task saw its service die: it failed, or was tried again
-            assert outcome["tasks"][task] != "success" or outcome["tries"][task] > 1, outcome
         if outcome["state"] != "success":
             namespace.provision(s)  # what `make up` gives a namespace: its buckets and queues again
             assert run_dag_test(env, airflow_home, MONDAYS[1])["state"] == "success"
