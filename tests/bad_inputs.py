@@ -30,12 +30,12 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from retailstream.cleaning.merge import RawFile, _parse
 from retailstream.datasets.contract import arrow_schema
 from retailstream.datasets.generator import GenerationRequest
 from retailstream.datasets.loader import DataFileError, count_data_rows, load_lenient
 from retailstream.datasets.prepare import prepare
-from retailstream.loading.formats import parse_object
+from retailstream.stages.clean.merge import RawFile, _parse
+from retailstream.stages.load.formats import parse_object
 
 TABLE = Path(__file__).with_name("bad_inputs.md")
 KNOWN_STORES = (1, 2, 3)

@@ -7,20 +7,20 @@ import json
 import typer
 
 from retailstream.bench.cli import bench_app
-from retailstream.catalog.cli import catalog_app
-from retailstream.cleaning.cli import glue_app
 from retailstream.datasets.cli import data_app
-from retailstream.features.cli import features_app
-from retailstream.ingest.cli import ingest_app
 from retailstream.lab.cli import app as lab_app
-from retailstream.loading.cli import lambda_app
 from retailstream.monitoring.cli import monitoring_app
 from retailstream.notebooks.cli import notebooks_app
 from retailstream.orchestration.cli import pipeline_app
 from retailstream.rds.cli import rds_app
 from retailstream.settings import ensure_env_file, get_settings
-from retailstream.transfer.cli import transfer_app
-from retailstream.usecases.cli import usecases_app
+from retailstream.stages.clean.cli import glue_app
+from retailstream.stages.crawl.cli import catalog_app
+from retailstream.stages.features.cli import features_app
+from retailstream.stages.load.cli import lambda_app
+from retailstream.stages.transfer.cli import transfer_app
+from retailstream.stages.upload.cli import ingest_app
+from retailstream.stages.usecases.cli import usecases_app
 from retailstream.walkthrough.cli import walkthrough_app
 
 app = typer.Typer(no_args_is_help=True, help="RetailStream: a retail data pipeline on real engines.")

@@ -144,7 +144,7 @@ class Settings(BaseSettings):
     # RDS → Hive transfer tuning (Sqoop -m / Spark numPartitions, JDBC fetch size): `make bench` winners.
     transfer_parallelism: int = 2
     transfer_fetch_size: int = 10000
-    # Sqoop's mysqldump fast path (--direct); see retailstream/transfer/sqoop.py for when it applies.
+    # Sqoop's mysqldump fast path (--direct); see retailstream/stages/transfer/sqoop.py for when it applies.
     transfer_sqoop_direct: bool = False
     # Rows changed in the last N seconds wait for the next run: a transaction still open when the
     # window closes commits rows stamped inside it, which a later window would never see.

@@ -14,10 +14,10 @@ from stage23_support import drop_hive_database, new_hive_database
 from bad_inputs import FEATURES_HEADER, GOOD_FEATURES, KINDS, KNOWN_STORES, json_lines, parquet
 from retailstream import clients
 from retailstream.datasets.loader import DataFileError, count_data_rows, load_lenient
-from retailstream.features.build import build_features_table
 from retailstream.lab import namespace
-from retailstream.loading.rds_loader import PoisonObject, connect, load_object
 from retailstream.settings import namespaced_values
+from retailstream.stages.features.build import build_features_table
+from retailstream.stages.load.rds_loader import PoisonObject, connect, load_object
 
 SALES = [kind for kind in KINDS if kind.dataset == "sales"]
 

@@ -9,9 +9,9 @@ from datetime import date
 import pytest
 
 from retailstream import clients
-from retailstream.consolidation.report import ConsolidationError, consolidate
 from retailstream.rds import sandbox
 from retailstream.rds.schema import ensure_schema
+from retailstream.stages.consolidate.report import ConsolidationError, consolidate
 
 FRIDAY, NEXT_FRIDAY, SATURDAY = date(2011, 11, 25), date(2011, 12, 2), date(2011, 11, 26)
 

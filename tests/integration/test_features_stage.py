@@ -11,8 +11,8 @@ from stage23_support import drop_hive_database, new_hive_database
 from retailstream import clients
 from retailstream.datasets.contract import contract
 from retailstream.datasets.generator import GenerationRequest, generate
-from retailstream.features.build import build_features_table
-from retailstream.features.upload import data_lines, upload_features
+from retailstream.stages.features.build import build_features_table
+from retailstream.stages.features.upload import data_lines, upload_features
 
 # A bad file, each line broken one way; its first key comes again, dd/mm/yyyy, in a newer file (which
 # wins); a file mixing date formats (quarantined whole); and a US-dated file: 05/09/2014 reads as a

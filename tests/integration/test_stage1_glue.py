@@ -26,8 +26,8 @@ from retailstream.emulation.glue_jobs import (
     start_run,
     wait_for,
 )
-from retailstream.ingest import upload_incoming
 from retailstream.s3util import S3Location, iter_objects
+from retailstream.stages.upload import upload_incoming
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def test_job_and_schedule_are_registered_through_the_glue_api(lab, settings):
     assert job["Command"]["Name"] == "pythonshell"
     script = S3Location.parse(job["Command"]["ScriptLocation"])
     stored = s3.get_object(Bucket=script.bucket, Key=script.prefix)["Body"].read()
-    assert stored == files("retailstream.cleaning").joinpath("glue_script.py").read_bytes()
+    assert stored == files("retailstream.stages.clean").joinpath("glue_script.py").read_bytes()
     trigger = glue.get_trigger(Name=settings.glue_trigger_name)["Trigger"]
     assert (trigger["Type"], trigger["Schedule"]) == ("SCHEDULED", settings.glue_job_schedule)
     assert trigger["Actions"] == [{"JobName": settings.glue_job_name}]

@@ -22,10 +22,10 @@ from stage1_support import purge_bucket_prefix, purge_rds_keys, purge_rds_stores
 from retailstream import clients
 from retailstream.datasets.contract import arrow_schema
 from retailstream.emulation.sqs_event_source import drain
-from retailstream.loading.handler import handler, s3_objects
-from retailstream.loading.rds_loader import PoisonObject
 from retailstream.rds.schema import ensure_schema
 from retailstream.s3util import iter_objects
+from retailstream.stages.load.handler import handler, s3_objects
+from retailstream.stages.load.rds_loader import PoisonObject
 
 WEEKS = pd.date_range("2010-02-05", periods=8, freq="7D")  # Fridays
 
@@ -182,7 +182,7 @@ def test_a_new_object_loads_straight_unless_its_keys_are_taken(bucket, stores, s
     """A never-loaded object whose keys are all new goes straight into the table; one holding rows that
     another object loaded is merged (those rows unchanged); a key inserted by another load between the
     check and the load makes the straight load step aside with nothing loaded."""
-    from retailstream.loading.rds_loader import _load_unless_taken, connect
+    from retailstream.stages.load.rds_loader import _load_unless_taken, connect
 
     store = stores[0] + 4  # an id of this test alone (the module's block has ten)
     prefix = unique("new")
@@ -271,8 +271,8 @@ def test_a_store_retracted_from_the_stores_object_takes_its_sales_along(bucket, 
 
 def test_a_load_that_warns_is_refused(lab, stores, settings):
     """Defence in depth behind the contract: a value MariaDB would clip is not loaded silently."""
-    from retailstream.loading.formats import ParsedObject
-    from retailstream.loading.rds_loader import LoadReport, LoadWarnings, _merge, connect
+    from retailstream.stages.load.formats import ParsedObject
+    from retailstream.stages.load.rds_loader import LoadReport, LoadWarnings, _merge, connect
 
     frame = sales_frame(stores[0], depts=(1,)).assign(weekly_sales=1e15)
     conn = connect(settings)

@@ -12,7 +12,7 @@ from stage1_support import generated_tree, purge_bucket_prefix, purge_rds_stores
 from retailstream import clients
 from retailstream.emulation.glue_jobs import start_run
 from retailstream.emulation.sqs_event_source import drain
-from retailstream.ingest import upload_incoming
+from retailstream.stages.upload import upload_incoming
 
 
 def test_files_reach_rds_reconciled_and_a_rerun_sends_nothing(lab, settings, tmp_path):

@@ -12,7 +12,7 @@ import pytest
 from stage1_support import generated_tree, purge_bucket_prefix, unique
 
 from retailstream import clients
-from retailstream.ingest.upload import UploadError, upload_incoming
+from retailstream.stages.upload.upload import UploadError, upload_incoming
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ def test_a_corrupted_upload_is_detected_and_retried(lab, settings, tree, prefix,
             params["Body"] = bytes([body[0] ^ 0xFF]) + body[1:]
 
     s3.meta.events.register("before-parameter-build.s3.PutObject", corrupt_first_put)
-    caplog.set_level("WARNING", logger="retailstream.ingest.upload")
+    caplog.set_level("WARNING", logger="retailstream.stages.upload.upload")
     report = upload_incoming(settings, source=tree, prefix=prefix, s3=s3)
 
     outcome = next(f for f in report.files if f.path == "stores/stores.csv")

@@ -15,8 +15,8 @@ from retailstream import clients
 from retailstream.datasets.generator import GenerationRequest, generate
 from retailstream.rds import sandbox
 from retailstream.rds.schema import ensure_schema
-from retailstream.transfer.incremental import transfer_tables
-from retailstream.transfer.window import forget_watermarks
+from retailstream.stages.transfer.incremental import transfer_tables
+from retailstream.stages.transfer.window import forget_watermarks
 
 TABLES = ("stores", "sales", "store_traffic")
 ENGINES = {"spark-jdbc": "_jdbc", "sqoop": "_sqoop"}

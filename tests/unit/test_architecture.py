@@ -9,7 +9,7 @@ from pathlib import Path
 import retailstream
 
 PACKAGE = Path(retailstream.__file__).parent
-STAGES = ("ingest", "catalog", "cleaning", "loading", "features", "consolidation", "transfer", "usecases")
+STAGES = ("upload", "crawl", "clean", "load", "features", "consolidate", "transfer", "usecases")
 # What a stage must never import: the lab, the AWS stand-ins, the deploy layer, the orchestration.
 ABOVE_STAGES = ("lab", "emulation", "deploy", "orchestration")
 # Who may import emulation/ and deploy/: the lab, the orchestration, those two themselves, the CLI.
@@ -32,6 +32,11 @@ def _layer(module: str) -> str:
     return module.split(".")[1]
 
 
+def test_the_stages_are_the_eight_packages_under_stages():
+    found = {path.name for path in (PACKAGE / "stages").iterdir() if (path / "__init__.py").exists()}
+    assert found == set(STAGES)
+
+
 def _modules():
     for path in sorted(PACKAGE.rglob("*.py")):
         yield path, path.relative_to(PACKAGE).parts
@@ -41,7 +46,7 @@ def test_no_stage_imports_the_lab_emulation_deploy_or_orchestration():
     broken = [
         f"{'/'.join(parts)} imports {name}"
         for path, parts in _modules()
-        if parts[0] in STAGES and parts[-1] != "cli.py"  # a CLI command is an edge
+        if parts[0] == "stages" and parts[-1] != "cli.py"  # a CLI command is an edge
         for name in _imports(path)
         if _layer(name) in ABOVE_STAGES
     ]
@@ -69,7 +74,7 @@ def test_the_rule_sees_imports_inside_functions(tmp_path):
 
 # Where a stage's code starts on AWS, with nothing to pass it settings: the Glue job's script and the
 # Lambda's handler read theirs from the environment, as the CLI and the DAG do.
-ENTRY_POINTS = {("cleaning", "glue_script.py"), ("loading", "handler.py")}
+ENTRY_POINTS = {("stages", "clean", "glue_script.py"), ("stages", "load", "handler.py")}
 
 
 def test_stages_take_their_settings_as_an_argument():
@@ -77,7 +82,7 @@ def test_stages_take_their_settings_as_an_argument():
     looked_up = [
         "/".join(parts)
         for path, parts in _modules()
-        if parts[0] in STAGES and parts[-1] != "cli.py" and parts not in ENTRY_POINTS
+        if parts[0] == "stages" and parts[-1] != "cli.py" and parts not in ENTRY_POINTS
         if "retailstream.settings.get_settings" in _imports(path)
     ]
     assert not looked_up, looked_up

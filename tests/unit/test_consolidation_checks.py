@@ -6,7 +6,8 @@ from datetime import date
 
 import pytest
 
-from retailstream.consolidation.checks import (
+from retailstream.datasets.contract import RowRule, row_rules
+from retailstream.stages.consolidate.checks import (
     QueryCheck,
     query_checks,
     row_checks,
@@ -14,7 +15,6 @@ from retailstream.consolidation.checks import (
     row_scan_sql,
     rule_condition,
 )
-from retailstream.datasets.contract import RowRule, row_rules
 
 NAMES = {"stores": "stores_t1", "sales": "sales_t1", "store_traffic": "store_traffic_t1"}
 

@@ -135,7 +135,7 @@ def _parquet_sales(weekly_sales: list[float]) -> bytes:
 
 
 def test_values_rds_cannot_hold_are_rejected_in_every_format():
-    from retailstream.loading.formats import parse_object
+    from retailstream.stages.load.formats import parse_object
 
     header = "Store,Dept,Date,Weekly_Sales,IsHoliday"
     csv_lines = [

@@ -347,7 +347,7 @@ def _gzip_of_zeros(head: bytes, megabytes: int) -> bytes:
 
 
 def test_gzip_is_inflated_only_up_to_the_cap():
-    from retailstream.loading.formats import parse_object
+    from retailstream.stages.load.formats import parse_object
 
     bomb = _gzip_of_zeros(f"{SALES_HEADER}\n".encode(), 64)
     tracemalloc.start()

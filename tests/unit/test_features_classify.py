@@ -9,7 +9,7 @@ import pytest
 
 from retailstream.datasets.contract import contract
 from retailstream.datasets.loader import DataFileError, load_lenient
-from retailstream.features.build import LOADED, classify, read_raw
+from retailstream.stages.features.build import LOADED, classify, read_raw
 
 pytestmark = pytest.mark.spark
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from retailstream.loading.handler import s3_objects
-from retailstream.loading.rds_loader import dataset_of, merge_statement
 from retailstream.settings import Settings
+from retailstream.stages.load.handler import s3_objects
+from retailstream.stages.load.rds_loader import dataset_of, merge_statement
 
 
 def _s3_record(key: str, event: str = "ObjectCreated:Put", etag: str = "abc") -> dict:

@@ -13,12 +13,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from retailstream.cleaning.merge import RawFile
 from retailstream.datasets.contract import arrow_schema
 from retailstream.datasets.loader import DataFileError
 from retailstream.deploy.lambda_function import HANDLER, function_zip
 from retailstream.emulation.glue_crawler import _typed_text_columns, _wider
-from retailstream.loading.formats import parse_object
+from retailstream.stages.clean.merge import RawFile
+from retailstream.stages.load.formats import parse_object
 
 
 def _sales(rows) -> pd.DataFrame:
@@ -144,7 +144,7 @@ def test_parquet_that_would_inflate_beyond_the_cap_is_rejected_from_its_footer()
 
 
 def test_a_file_rejected_whole_is_quarantined_with_the_rows_it_held():
-    from retailstream.cleaning.merge import _parse
+    from retailstream.stages.clean.merge import _parse
 
     header = "Store,Dept,Date,Weekly_Sales,IsHoliday\n"
     rows = "".join(f"1,{dept},2010-02-05,{dept * 1037.25:.2f},FALSE\n" for dept in range(1, 61))

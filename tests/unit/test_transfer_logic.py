@@ -8,9 +8,9 @@ import pytest
 
 from retailstream.datasets.contract import contract
 from retailstream.rds.schema import schema_statements
-from retailstream.transfer.sqoop import SqoopImport
-from retailstream.transfer.tables import TABLES, transfer_table
-from retailstream.transfer.window import Window, sql_timestamp
+from retailstream.stages.transfer.sqoop import SqoopImport
+from retailstream.stages.transfer.tables import TABLES, transfer_table
+from retailstream.stages.transfer.window import Window, sql_timestamp
 
 LOWER = datetime(2026, 1, 2, 3, 4, 5, 678000)
 UPPER = datetime(2026, 1, 2, 3, 9, 0)

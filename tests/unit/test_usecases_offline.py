@@ -9,8 +9,8 @@ import pyarrow as pa
 import pytest
 
 from retailstream.settings import PROJECT_ROOT
-from retailstream.usecases import publish, questions
-from retailstream.usecases.report import render_html
+from retailstream.stages.usecases import publish, questions
+from retailstream.stages.usecases.report import render_html
 
 TYPES = {"s": pa.string(), "f": pa.float64(), "i": pa.int32(), "b": pa.bool_(), "d": pa.date32()}
 # The documented columns of every result, with their types (s string, f double, i int, b bool, d date).
@@ -125,7 +125,7 @@ def test_run_folder_is_replaced_whole_and_latest_moves(tmp_path):
 
 
 def test_report_definitions_show_their_markup_as_html_and_escape_the_rest():
-    from retailstream.usecases.report import docstring_html
+    from retailstream.stages.usecases.report import docstring_html
 
     html = docstring_html("- **Store weekly sales** = the sum of ``weekly_sales`` <per> store & week")
     assert str(html) == (

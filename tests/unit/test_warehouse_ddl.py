@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from retailstream.features.build import QUARANTINE_COLUMNS, feature_columns
-from retailstream.transfer.tables import transfer_table
+from retailstream.stages.features.build import QUARANTINE_COLUMNS, feature_columns
+from retailstream.stages.transfer.tables import transfer_table
 from retailstream.warehouse import HiveColumn, create_table_sql, identifier
 
 

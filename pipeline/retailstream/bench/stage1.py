@@ -81,7 +81,7 @@ def run(settings: Settings) -> list[Measurement]:
 
 
 def _upload(settings: Settings, bucket: str, incoming: Path, workdir: Path) -> list[Measurement]:
-    from retailstream.ingest.upload import upload_incoming
+    from retailstream.stages.upload.upload import upload_incoming
 
     name = "stage1_upload"
     parallel = upload_incoming(settings, source=incoming, bucket=bucket, prefix="parallel")
@@ -175,7 +175,7 @@ class _LoadBench:
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
 
     def invoke(self, key: str) -> dict:
-        from retailstream.loading.handler import handler
+        from retailstream.stages.load.handler import handler
 
         record = {"eventSource": "aws:s3", "eventName": "ObjectCreated:Put"}
         record["s3"] = {"bucket": {"name": self.bucket}, "object": {"key": key}}
@@ -191,7 +191,7 @@ class _LoadBench:
                 cur.execute(f"DELETE FROM stores WHERE store IN ({marks})", self.stores)
 
     def parsed_rows(self, key: str):
-        from retailstream.loading.formats import parse_object
+        from retailstream.stages.load.formats import parse_object
 
         body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         return parse_object(body, "sales", key, known_stores=set(self.stores)).valid
@@ -220,7 +220,7 @@ class _LoadBench:
 
     def plain_load(self, tsv: str, key: str) -> int:
         """LOAD DATA LOCAL INFILE of a ready TSV into ``sales`` and commit, on the loader's own account."""
-        from retailstream.loading.rds_loader import connect
+        from retailstream.stages.load.rds_loader import connect
 
         conn = connect(self.settings)
         with conn, conn.cursor() as cur:
@@ -238,7 +238,7 @@ class _LoadBench:
         import pyarrow.parquet as pq
 
         from retailstream.datasets.contract import arrow_schema
-        from retailstream.loading.rds_loader import _write_tsv
+        from retailstream.stages.load.rds_loader import _write_tsv
 
         buffer = io.BytesIO()
         pq.write_table(

@@ -89,8 +89,8 @@ def _grow(settings: Settings, source_suffix: str, target_suffix: str) -> None:
 
 
 def _transfer_once(spark, settings: Settings, variant: Variant, source_suffix: str, database: str):
-    from retailstream.transfer.incremental import Tuning, transfer_one
-    from retailstream.transfer.tables import transfer_table
+    from retailstream.stages.transfer.incremental import Tuning, transfer_one
+    from retailstream.stages.transfer.tables import transfer_table
 
     hive_table = f"sales_{uuid.uuid4().hex[:8]}"
     started = time.perf_counter()
@@ -146,7 +146,7 @@ def run(settings: Settings) -> list[Measurement]:
     from retailstream.rds import sandbox
     from retailstream.rds.schema import ensure_schema
     from retailstream.spark import get_spark
-    from retailstream.transfer.window import forget_watermarks
+    from retailstream.stages.transfer.window import forget_watermarks
     from retailstream.warehouse import ensure_database
 
     s = settings.model_copy(update={"transfer_lag_seconds": 0})

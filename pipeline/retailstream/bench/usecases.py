@@ -142,9 +142,9 @@ def agree(spark_result: pa.Table, duckdb_result: pa.Table) -> bool:
 def run_scale(spark, scale: int, settings: Settings) -> list[Measurement]:
     import duckdb
 
-    from retailstream.usecases.job import answer_all, prepared
-    from retailstream.usecases.questions import USE_CASES
-    from retailstream.usecases.source import Inputs
+    from retailstream.stages.usecases.job import answer_all, prepared
+    from retailstream.stages.usecases.questions import USE_CASES
+    from retailstream.stages.usecases.source import Inputs
 
     folder = parquet_dataset(settings, scale)
     paths = {kind: folder / f"{kind}.parquet" for kind in KINDS}

@@ -1,4 +1,4 @@
--- The ten use cases in DuckDB SQL, with the definitions of retailstream.usecases.questions (same
+-- The ten use cases in DuckDB SQL, with the definitions of retailstream.stages.usecases.questions (same
 -- columns, same rounding), for `make bench`: Spark and DuckDB answer over the same Parquet files.
 -- Views `sales`, `stores`, `features`, `store_traffic` and the macro-like view `sw` (store weekly sales)
 -- are created by the bench. Each block starts with a line `-- ucNN`.

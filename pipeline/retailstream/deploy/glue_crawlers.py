@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 from retailstream import clients
-from retailstream.catalog.crawler import dataset_folders
 from retailstream.settings import Settings, get_settings
+from retailstream.stages.crawl.crawler import dataset_folders
 
 log = logging.getLogger(__name__)
 

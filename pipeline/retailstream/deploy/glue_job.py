@@ -40,7 +40,7 @@ def job_definition(s: Settings) -> dict:
             "--curated_uri": f"s3://{s.curated_bucket}/",
             "--quarantine_uri": f"s3://{s.quarantine_bucket}/",
             "--state_uri": state.uri(),
-            # The stage's code (retailstream.cleaning.merge and the base layer) beside the script.
+            # The stage's code (retailstream.stages.clean.merge and the base layer) beside the script.
             "--extra-py-files": state.uri("scripts", CODE_NAME),
             "--additional-python-modules": "pandas,pyarrow",
         },
@@ -52,7 +52,7 @@ def job_definition(s: Settings) -> dict:
 
 
 def packaged_script() -> bytes:
-    return files("retailstream.cleaning").joinpath("glue_script.py").read_bytes()
+    return files("retailstream.stages.clean").joinpath("glue_script.py").read_bytes()
 
 
 def _emulator_lacks(error: ClientError) -> bool:

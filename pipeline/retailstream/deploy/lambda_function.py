@@ -20,7 +20,7 @@ from retailstream.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-HANDLER = "retailstream.loading.handler.handler"
+HANDLER = "retailstream.stages.load.handler.handler"
 RUNTIME = "python3.11"
 TIMEOUT_SECONDS = 120  # the queue's visibility timeout is 120 s too
 MEMORY_MB = 1024

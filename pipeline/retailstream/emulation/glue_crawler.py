@@ -19,9 +19,9 @@ import time
 from collections import Counter
 
 from retailstream import clients
-from retailstream.catalog.crawler import CrawlReport, TableReport, dataset_folders
 from retailstream.s3util import S3Location, iter_objects
 from retailstream.settings import Settings
+from retailstream.stages.crawl.crawler import CrawlReport, TableReport, dataset_folders
 
 log = logging.getLogger(__name__)
 

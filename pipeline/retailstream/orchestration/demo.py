@@ -126,8 +126,8 @@ def pipeline_state(settings: Settings) -> list[tuple[str, str, str]]:
     import pyarrow.parquet as pq
 
     from retailstream import clients
-    from retailstream.ingest.upload import dataset_prefixes
     from retailstream.s3util import iter_objects
+    from retailstream.stages.upload.upload import dataset_prefixes
 
     s = settings
     s3 = clients.aws_client("s3", s)
@@ -184,7 +184,7 @@ def dataset_note(settings: Settings, manifest: dict) -> str | None:
     """Say so when the prepared dataset is not the one the pipeline ingested last."""
     from retailstream import clients
     from retailstream.datasets.layout import dataset_identity, describe_dataset
-    from retailstream.ingest.upload import DATASET_KEY
+    from retailstream.stages.upload.upload import DATASET_KEY
 
     s3 = clients.aws_client("s3", settings)
     try:

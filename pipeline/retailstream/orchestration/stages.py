@@ -29,15 +29,15 @@ def _jsonable(value):
 
 
 def upload_sales(settings: Settings | None = None) -> dict:
-    from retailstream.ingest.upload import upload_incoming
+    from retailstream.stages.upload.upload import upload_incoming
 
     totals = upload_incoming(settings or get_settings()).to_dict()["totals"]
     return {"files": totals}
 
 
 def crawl_raw(settings: Settings | None = None) -> dict:
-    from retailstream.catalog.crawler import crawl_raw as crawl
     from retailstream.emulation.glue_crawler import crawl_for
+    from retailstream.stages.crawl.crawler import crawl_raw as crawl
 
     s = settings or get_settings()
     report = crawl(s, crawl=crawl_for(s))
@@ -52,8 +52,8 @@ def clean_merge(settings: Settings | None = None) -> dict:
 
 
 def crawl_curated(settings: Settings | None = None) -> dict:
-    from retailstream.catalog.crawler import crawl_curated as crawl
     from retailstream.emulation.glue_crawler import crawl_for
+    from retailstream.stages.crawl.crawler import crawl_curated as crawl
 
     s = settings or get_settings()
     report = crawl(s, crawl=crawl_for(s))
@@ -66,8 +66,8 @@ def load_rds(settings: Settings | None = None, timeout: float = 600) -> dict:
     loaded in that version, every object it removed no longer loaded."""
     from retailstream.emulation.glue_jobs import latest_run
     from retailstream.emulation.sqs_event_source import drain
-    from retailstream.loading.handler import retract_vanished
-    from retailstream.loading.rds_loader import reconcile_with_curated
+    from retailstream.stages.load.handler import retract_vanished
+    from retailstream.stages.load.rds_loader import reconcile_with_curated
 
     s = settings or get_settings()
     run = latest_run(s) or {}
@@ -80,7 +80,7 @@ def load_rds(settings: Settings | None = None, timeout: float = 600) -> dict:
 
 
 def features_to_hdfs(settings: Settings | None = None) -> dict:
-    from retailstream.features.upload import upload_features
+    from retailstream.stages.features.upload import upload_features
 
     report = upload_features(settings or get_settings())
     return {
@@ -92,13 +92,13 @@ def features_to_hdfs(settings: Settings | None = None) -> dict:
 
 
 def features_to_hive(settings: Settings | None = None) -> dict:
-    from retailstream.features.build import build_features_table
+    from retailstream.stages.features.build import build_features_table
 
     return _jsonable(build_features_table(settings or get_settings()))
 
 
 def consolidate_rds(settings: Settings | None = None) -> dict:
-    from retailstream.consolidation.report import consolidate
+    from retailstream.stages.consolidate.report import consolidate
 
     report = consolidate(settings or get_settings(), fail_on_error=True)
     return {
@@ -109,7 +109,7 @@ def consolidate_rds(settings: Settings | None = None) -> dict:
 
 
 def transfer_to_hive(settings: Settings | None = None, engine: str | None = None) -> dict:
-    from retailstream.transfer.incremental import transfer_tables
+    from retailstream.stages.transfer.incremental import transfer_tables
 
     report = transfer_tables(settings or get_settings(), engine)
     return {"engine": report.engine, "rows_moved": report.rows_moved, "tables": _jsonable(report.tables)}
@@ -117,7 +117,7 @@ def transfer_to_hive(settings: Settings | None = None, engine: str | None = None
 
 def usecases(run_id: str, settings: Settings | None = None) -> dict:
     """The ten business questions over the Hive tables → RDS reporting tables and files."""
-    from retailstream.usecases.job import publish_use_cases
+    from retailstream.stages.usecases.job import publish_use_cases
 
     result = publish_use_cases(settings or get_settings(), run_id=safe_run_id(run_id))
     return _jsonable({"run_id": result.run_id, "rows": result.rows, "rds_tables": result.rds_tables})
@@ -125,7 +125,7 @@ def usecases(run_id: str, settings: Settings | None = None) -> dict:
 
 def report(run_id: str, settings: Settings | None = None) -> dict:
     """The self-contained HTML report (and findings.json) of the run's results."""
-    from retailstream.usecases.job import render_report
+    from retailstream.stages.usecases.job import render_report
 
     return {"report": str(render_report(settings or get_settings(), safe_run_id(run_id)))}
 

@@ -27,7 +27,7 @@ def consolidate_cmd(
     from rich.console import Console
     from rich.table import Table
 
-    from retailstream.consolidation.report import consolidate
+    from retailstream.stages.consolidate.report import consolidate
 
     report = consolidate(get_settings(), suffix=suffix)
     table = Table("table", "check", "severity", "flagged", "of rows", "e.g.", title=f"run {report.run_id}")

@@ -91,7 +91,7 @@ CREATE TABLE IF NOT EXISTS load_deletions (
   KEY idx_deletions_table (table_name, deleted_at)
 ) ENGINE=InnoDB;
 
--- What each consolidation run found, one row per (table, check): see retailstream/consolidation.
+-- What each consolidation run found, one row per (table, check): see retailstream/stages/consolidate.
 CREATE TABLE IF NOT EXISTS consolidation_report (
   run_id       CHAR(32)          NOT NULL,
   checked_at   TIMESTAMP(3)      NOT NULL DEFAULT CURRENT_TIMESTAMP(3),

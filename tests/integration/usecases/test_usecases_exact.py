@@ -21,9 +21,9 @@ import pyarrow.parquet as pq
 import pytest
 from uc_support import rds_table_comment, read_rds_table
 
-from retailstream.usecases import questions
-from retailstream.usecases.job import run_all
-from retailstream.usecases.source import read_inputs
+from retailstream.stages.usecases import questions
+from retailstream.stages.usecases.job import run_all
+from retailstream.stages.usecases.source import read_inputs
 
 W1, W2 = date(2011, 4, 1), date(2011, 4, 8)  # April 2011
 W3 = date(2011, 11, 25)  # Thanksgiving: the only holiday week

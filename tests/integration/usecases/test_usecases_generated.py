@@ -14,8 +14,8 @@ import pytest
 from uc_support import rds_table_comment, read_rds_table
 
 from retailstream.settings import PROJECT_ROOT
-from retailstream.usecases import questions
-from retailstream.usecases.job import publish_use_cases, run_all
+from retailstream.stages.usecases import questions
+from retailstream.stages.usecases.job import publish_use_cases, run_all
 
 MONEY = 0.006  # results are rounded to cents
 PCT = 0.006  # percentages to 2 decimals

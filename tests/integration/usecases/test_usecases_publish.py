@@ -8,7 +8,7 @@ import pytest
 from uc_support import rds_table_comment, read_rds_table
 
 from retailstream import clients
-from retailstream.usecases import publish
+from retailstream.stages.usecases import publish
 
 
 def reporting_tables(settings, prefix: str) -> set[str]:

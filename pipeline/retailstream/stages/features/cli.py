@@ -19,7 +19,7 @@ def upload_cmd(
     """Upload the feature files to HDFS; files HDFS already holds unchanged are skipped."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-    from retailstream.features.upload import features_source_dir, upload_features
+    from retailstream.stages.features.upload import features_source_dir, upload_features
 
     source = source or features_source_dir(get_settings())
     total = sum(path.stat().st_size for path in source.glob("*.csv"))
@@ -46,7 +46,7 @@ def build_cmd(
     database: str = typer.Option(None, help="Hive database (default: settings.hive_database)."),
 ) -> None:
     """Clean the raw feature files with PySpark into the Hive tables features and features_quarantine."""
-    from retailstream.features.build import build_features_table
+    from retailstream.stages.features.build import build_features_table
 
     report = build_features_table(get_settings(), source=source, database=database)
     typer.echo(

@@ -20,16 +20,16 @@ from typing import TYPE_CHECKING
 from retailstream import clients
 from retailstream.monitoring.metrics import stage_run
 from retailstream.settings import Settings
-from retailstream.usecases import publish
-from retailstream.usecases.source import checked_identifier
+from retailstream.stages.usecases import publish
+from retailstream.stages.usecases.source import checked_identifier
 from retailstream.warehouse import identifier
 
 if TYPE_CHECKING:
     import pyarrow as pa
     from pyspark.sql import SparkSession
 
-    from retailstream.usecases.questions import Shared
-    from retailstream.usecases.source import Inputs
+    from retailstream.stages.usecases.questions import Shared
+    from retailstream.stages.usecases.source import Inputs
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def new_run_id() -> str:
 
 def compute_use_cases(spark: SparkSession, database: str) -> tuple[dict[str, pa.Table], dict]:
     """Every use case's result and what was read."""
-    from retailstream.usecases.source import read_inputs
+    from retailstream.stages.usecases.source import read_inputs
 
     inputs = read_inputs(spark, database)
     # Parquet row counts come from the files' footers: no data is read.
@@ -67,7 +67,7 @@ def answer_all(inputs: Inputs) -> dict[str, pa.Table]:
     """The ten answers (collected as Arrow: results are small). The questions are submitted concurrently:
     on ``prepared`` inputs each is more latency than work (planning, scheduling, collecting), and the
     two cores overlap those."""
-    from retailstream.usecases.questions import USE_CASES
+    from retailstream.stages.usecases.questions import USE_CASES
 
     with prepared(inputs) as (inputs, shared):
 
@@ -85,8 +85,8 @@ def prepared(inputs: Inputs) -> Iterator[tuple[Inputs, Shared]]:
     per store-week or department-week), stores, features and traffic (a row per store or store-week) are
     small: on one partition a question's groupings, windows and sort over them need no shuffle, so it
     runs as one or two short Spark jobs instead of several."""
-    from retailstream.usecases.questions import Shared
-    from retailstream.usecases.source import Inputs
+    from retailstream.stages.usecases.questions import Shared
+    from retailstream.stages.usecases.source import Inputs
 
     small = (None if frame is None else frame.coalesce(1) for frame in inputs.as_args()[1:])
     inputs = Inputs(inputs.sales, *small)
@@ -105,7 +105,7 @@ def prepared(inputs: Inputs) -> Iterator[tuple[Inputs, Shared]]:
 def input_fingerprint(settings: Settings, database: str, table_prefix: str) -> str:
     """Every file of the four input tables plus the code that computes and publishes the results."""
     from retailstream import fingerprint
-    from retailstream.usecases import questions, source
+    from retailstream.stages.usecases import questions, source
 
     locations = []
     conn = clients.hive_connect(settings)
@@ -166,7 +166,7 @@ def publish_use_cases(
     When the latest run was computed from the same input files with the same code and its RDS tables
     are whole, recomputing would publish identical tables: the run reuses that run's results instead
     (files copied under the new run id, RDS untouched, no Spark), unless ``force``."""
-    from retailstream.usecases.questions import USE_CASES
+    from retailstream.stages.usecases.questions import USE_CASES
 
     s = settings
     database = checked_identifier(database or s.hive_database)
@@ -235,7 +235,7 @@ def publish_use_cases(
 def render_report(settings: Settings, run_id: str | None = None) -> Path:
     """Stage ``report``: render ``<run>/report.html`` from the run's files; point ``latest`` at it."""
     from retailstream.quarantine import QUARANTINE_FILE, list_rejects, summary
-    from retailstream.usecases.report import write_report
+    from retailstream.stages.usecases.report import write_report
 
     s = settings
     run_dir = publish.resolve_run_dir(s.reports_dir, run_id)

@@ -43,7 +43,7 @@ from retailstream import clients
 from retailstream.hadoop_conf import LOG4J_CONSOLE, core_site, hadoop_xml
 from retailstream.layout import LabLayout
 from retailstream.settings import Settings, write_private
-from retailstream.transfer.window import Window, sql_timestamp
+from retailstream.stages.transfer.window import Window, sql_timestamp
 from retailstream.warehouse import identifier
 
 log = logging.getLogger(__name__)

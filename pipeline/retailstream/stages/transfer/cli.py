@@ -21,7 +21,7 @@ def run_cmd(
     from rich.console import Console
     from rich.table import Table
 
-    from retailstream.transfer.incremental import transfer_tables
+    from retailstream.stages.transfer.incremental import transfer_tables
 
     report = transfer_tables(get_settings(), engine, tables, full=full)
     out = Table("source", "target", "window", "rows", "partitions", "extract s", "publish s")
@@ -54,9 +54,9 @@ def sqoop_command_cmd(
     """Print the `sqoop import` command lines the sqoop engine runs (window ending now)."""
     from datetime import datetime
 
-    from retailstream.transfer.sqoop import SqoopImport
-    from retailstream.transfer.tables import CHECK_COLUMN, transfer_table
-    from retailstream.transfer.window import Window
+    from retailstream.stages.transfer.sqoop import SqoopImport
+    from retailstream.stages.transfer.tables import CHECK_COLUMN, transfer_table
+    from retailstream.stages.transfer.window import Window
 
     s = get_settings()
     window = Window(

@@ -25,7 +25,7 @@ def upload(
 
     from rich.console import Console
 
-    from retailstream.ingest.upload import UploadError, upload_incoming
+    from retailstream.stages.upload.upload import UploadError, upload_incoming
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
     console = Console(stderr=True)

@@ -45,7 +45,7 @@ def _receive_all(sqs, url: str) -> list[dict]:
 
 
 def parked_messages(settings: Settings) -> list[ParkedMessage]:
-    from retailstream.loading.handler import s3_objects
+    from retailstream.stages.load.handler import s3_objects
 
     sqs = clients.aws_client("sqs", settings)
     url = _queue_url(sqs, settings.events_dlq)

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
 from retailstream import clients
-from retailstream.loading.rds_loader import DATASET_ORDER, connect, dataset_of, load_object
 from retailstream.settings import get_settings
+from retailstream.stages.load.rds_loader import DATASET_ORDER, connect, dataset_of, load_object
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ local job runner downloads it and runs it the way Glue runs a Python-shell job::
         --quarantine_uri s3://… --state_uri s3://…
 
 On AWS ``awsglue.utils.getResolvedOptions`` reads the arguments; elsewhere argparse does (Glue adds
-arguments of its own, which are ignored). The logic lives in ``retailstream.cleaning.merge`` (shipped to
+arguments of its own, which are ignored). The logic lives in ``retailstream.stages.clean.merge`` (shipped to
 Glue with ``--extra-py-files``); the run's report is written to ``<state_uri>/runs/<run id>/report.json``.
 """
 
@@ -35,9 +35,9 @@ def resolve_options(argv: list[str]) -> dict[str, str]:
 
 def main(argv: list[str]) -> dict:
     from retailstream import clients
-    from retailstream.cleaning.merge import Locations, clean_merge
     from retailstream.s3util import S3Location
     from retailstream.settings import get_settings
+    from retailstream.stages.clean.merge import Locations, clean_merge
 
     options = resolve_options(argv)
     settings = get_settings()

@@ -20,8 +20,8 @@ def run(
     from rich.console import Console
     from rich.table import Table
 
-    from retailstream.usecases.job import publish_use_cases, render_report
-    from retailstream.usecases.source import MissingInputError
+    from retailstream.stages.usecases.job import publish_use_cases, render_report
+    from retailstream.stages.usecases.source import MissingInputError
 
     try:
         result = publish_use_cases(
@@ -47,7 +47,7 @@ def report_cmd(
     run_id: str = typer.Option(None, "--run-id", help="the run to render (default: reports/latest)"),
 ) -> None:
     """(Re-)render report.html of a published run (default: the latest) from its files."""
-    from retailstream.usecases.job import render_report
+    from retailstream.stages.usecases.job import render_report
 
     try:
         typer.echo(f"report: {render_report(get_settings(), run_id)}")

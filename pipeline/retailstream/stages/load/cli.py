@@ -69,8 +69,8 @@ def drain_cmd(timeout: float = typer.Option(300, help="Seconds to wait for an em
 @lambda_app.command("invoke")
 def invoke(key: str, bucket: str = typer.Option(None, help="Default: the curated bucket.")) -> None:
     """Call the handler with a direct S3 event for one object (no queue involved)."""
-    from retailstream.loading.handler import handler
     from retailstream.settings import get_settings
+    from retailstream.stages.load.handler import handler
 
     _logging("WARNING")
     event = {
@@ -93,8 +93,8 @@ def dlq(
 ) -> None:
     """List the messages parked in the dead-letter queue (all of them), purge them, or redrive them to
     the events queue once the cause is fixed (e.g. a bad object replaced)."""
-    from retailstream.loading.dlq import parked_messages, purge_dlq, redrive_dlq
     from retailstream.settings import get_settings
+    from retailstream.stages.load.dlq import parked_messages, purge_dlq, redrive_dlq
 
     s = get_settings()
     if purge:

@@ -23,9 +23,9 @@ from retailstream import clients
 from retailstream.monitoring.metrics import stage_run
 from retailstream.rds.schema import ensure_schema
 from retailstream.settings import Settings
-from retailstream.transfer import publish, spark_jdbc, sqoop
-from retailstream.transfer.tables import CHECK_COLUMN, PARTITION, TransferTable, transfer_table
-from retailstream.transfer.window import (
+from retailstream.stages.transfer import publish, spark_jdbc, sqoop
+from retailstream.stages.transfer.tables import CHECK_COLUMN, PARTITION, TransferTable, transfer_table
+from retailstream.stages.transfer.window import (
     DELETIONS_TABLE,
     Window,
     deletions_in,

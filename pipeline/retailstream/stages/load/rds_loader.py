@@ -31,8 +31,8 @@ from dataclasses import asdict, dataclass
 from retailstream import clients
 from retailstream.datasets.contract import arrow_schema, contract
 from retailstream.datasets.loader import DataFileError
-from retailstream.loading.formats import ParsedObject, RejectedRow, parse_object
 from retailstream.settings import Settings
+from retailstream.stages.load.formats import ParsedObject, RejectedRow, parse_object
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from retailstream import clients
-from retailstream.consolidation.checks import (
+from retailstream.monitoring.metrics import stage_run
+from retailstream.rds.schema import ensure_schema
+from retailstream.settings import Settings
+from retailstream.stages.consolidate.checks import (
     TABLES,
     Severity,
     query_checks,
@@ -24,9 +27,6 @@ from retailstream.consolidation.checks import (
     row_sample_sql,
     row_scan_sql,
 )
-from retailstream.monitoring.metrics import stage_run
-from retailstream.rds.schema import ensure_schema
-from retailstream.settings import Settings
 
 log = logging.getLogger(__name__)
 

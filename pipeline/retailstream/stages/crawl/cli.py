@@ -15,9 +15,9 @@ def crawl(
     as_json: bool = typer.Option(False, "--json", help="Print the crawl reports as JSON."),
 ) -> None:
     """Infer tables and partitions from the objects and create/update them through the Glue API."""
-    from retailstream.catalog.crawler import crawl_curated, crawl_raw
     from retailstream.emulation.glue_crawler import crawl_for
     from retailstream.settings import get_settings
+    from retailstream.stages.crawl.crawler import crawl_curated, crawl_raw
 
     s = get_settings()
     if zone not in ("raw", "curated", "all"):

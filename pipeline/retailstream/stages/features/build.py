@@ -35,9 +35,9 @@ from retailstream import clients
 from retailstream.datasets import textvalues
 from retailstream.datasets.contract import ColumnSpec, contract, spark_rejection_reason, spark_schema
 from retailstream.datasets.textvalues import ANY_DATE_FORMAT, PARSE_FAILURES, anchored
-from retailstream.features.upload import features_hdfs_dir
 from retailstream.monitoring.metrics import stage_run
 from retailstream.settings import Settings
+from retailstream.stages.features.upload import features_hdfs_dir
 from retailstream.warehouse import (
     HiveColumn,
     create_table_sql,

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from retailstream import clients
 from retailstream.settings import Settings
-from retailstream.usecases.source import checked_identifier
+from retailstream.stages.usecases.source import checked_identifier
 
 MANIFEST = "manifest.json"
 LATEST = "latest"

@@ -28,7 +28,7 @@ from jinja2 import Environment, select_autoescape  # noqa: E402
 from markupsafe import Markup, escape  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from retailstream.usecases import questions  # noqa: E402
+from retailstream.stages.usecases import questions  # noqa: E402
 
 REPORT = "report.html"
 FINDINGS = "findings.json"
@@ -504,7 +504,9 @@ def render_html(
     quarantine: dict[str, int] | None = None,
 ) -> str:
     environment = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
-    template = environment.from_string(files("retailstream.usecases").joinpath("report.html.j2").read_text())
+    template = environment.from_string(
+        files("retailstream.stages.usecases").joinpath("report.html.j2").read_text()
+    )
     shared_rules = docstring_html(questions.__doc__.split("Rules shared by all ten:", 1)[1].strip())
     sections = build_sections(tables) if sections is None else sections
     return template.render(

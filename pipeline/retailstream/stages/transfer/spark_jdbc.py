@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 from retailstream import clients
 from retailstream.settings import Settings
-from retailstream.transfer.tables import CHECK_COLUMN, TransferTable
-from retailstream.transfer.window import Window
+from retailstream.stages.transfer.tables import CHECK_COLUMN, TransferTable
+from retailstream.stages.transfer.window import Window
 from retailstream.warehouse import identifier
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from retailstream.settings import Settings
-from retailstream.transfer.tables import CHECK_COLUMN, PARTITION, TransferTable
+from retailstream.stages.transfer.tables import CHECK_COLUMN, PARTITION, TransferTable
 from retailstream.warehouse import (
     HIVE_TYPES,
     create_table_sql,
