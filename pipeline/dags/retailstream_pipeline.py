@@ -1,16 +1,17 @@
 """RetailStream: the whole pipeline, weekly.
 
-    upload_sales → crawl_raw → clean_merge → load_rds → consolidate_rds → transfer_to_hive ─┐
-                                          └→ crawl_curated ────────────────────────────────┤
-    features_to_hdfs → features_to_hive ───────────────────────────────────────────────────┤
-                                                                 report ← usecases ←───────┘
+    upload → crawl_raw → clean → load → consolidate → transfer ──────┐
+                             └→ crawl_curated ──────────────────────┤
+    features_hdfs → features_hive ──────────────────────────────────┤
+                                 usecases_report ← usecases ←───────┘
 
 Every task is a thin call into ``retailstream.orchestration.stages`` (the same functions
-`retailstream pipeline run` uses); the graph comes from its ``STEPS`` table.
+`retailstream pipeline run` uses); the graph and the task names come from ``retailstream.steps.STEPS``
+(a task's name is also its metric label and its step in the docs).
 
 Schedule: Mondays 06:00 UTC — the same instant as the Glue job's SCHEDULED trigger
 (``cron(0 6 ? * MON *)``, ``settings.glue_job_schedule``). On AWS the trigger would start the job by
-itself; here the emulator never fires triggers, so this DAG's ``clean_merge`` task starts the run.
+itself; here the emulator never fires triggers, so this DAG's ``clean`` task starts the run.
 
 Weekly drops: each stage only processes what is new (upload skips files whose checksum is already in S3,
 the Glue job keeps a bookmark of processed raw objects, the loader is idempotent on its keys, the
@@ -26,7 +27,8 @@ from airflow.sdk import dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from retailstream.orchestration.notify import notify_task_failure, record_success
-from retailstream.orchestration.stages import RUN_SCOPED, STEPS
+from retailstream.orchestration.stages import CALLS
+from retailstream.steps import STEPS, Step
 
 DEFAULT_ARGS = {
     "owner": "retailstream",
@@ -39,10 +41,10 @@ DEFAULT_ARGS = {
 }
 
 
-def _step_task(name: str):
-    fn = STEPS[name][0]
+def _step_task(step: Step):
+    fn = CALLS[step.name]
 
-    if name in RUN_SCOPED:
+    if step.run_scoped:
 
         def run(dag_run=None) -> dict:
             return fn(dag_run.run_id)
@@ -53,7 +55,7 @@ def _step_task(name: str):
             return fn()
 
     run.__doc__ = fn.__doc__
-    return task(task_id=name, multiple_outputs=False)(run)
+    return task(task_id=step.name, multiple_outputs=False)(run)
 
 
 @dag(
@@ -71,10 +73,10 @@ def _step_task(name: str):
     doc_md=__doc__,
 )
 def retailstream():
-    tasks = {name: _step_task(name)() for name in STEPS}
-    for name, (_, upstream) in STEPS.items():
-        for parent in upstream:
-            tasks[parent] >> tasks[name]
+    tasks = {step.name: _step_task(step)() for step in STEPS}
+    for step in STEPS:
+        for parent in step.upstream:
+            tasks[parent] >> tasks[step.name]
 
 
 retailstream()

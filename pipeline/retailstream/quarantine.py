@@ -18,7 +18,7 @@ from retailstream import clients
 from retailstream.s3util import iter_objects
 from retailstream.settings import Settings
 
-STAGES = ("glue_job", "lambda_load", "features_hive")
+STAGES = ("clean", "load", "features_hive")  # the steps that quarantine rows
 QUARANTINE_FILE = "quarantine.json"
 
 
@@ -42,7 +42,7 @@ def glue_rejects(s: Settings) -> Iterator[Reject]:
             record = json.loads(text)
             rows = f" ({record['rows']} rows)" if record.get("rows") else ""
             yield Reject(
-                "glue_job",
+                "clean",
                 record["source_key"],
                 record.get("line"),
                 (f"{record['column']}: " if record.get("column") else "") + record["reason"] + rows,
@@ -58,7 +58,7 @@ def loader_rejects(s: Settings) -> Iterator[Reject]:
             "ORDER BY source_key, source_row"
         )
         for key, row, reason, raw, at in cur.fetchall():
-            yield Reject("lambda_load", key, int(row), reason, raw or "", str(at))
+            yield Reject("load", key, int(row), reason, raw or "", str(at))
 
 
 def features_rejects(s: Settings) -> Iterator[Reject]:
@@ -75,7 +75,7 @@ def features_rejects(s: Settings) -> Iterator[Reject]:
         conn.close()
 
 
-READERS = {"glue_job": glue_rejects, "lambda_load": loader_rejects, "features_hive": features_rejects}
+READERS = {"clean": glue_rejects, "load": loader_rejects, "features_hive": features_rejects}
 
 
 def list_rejects(s: Settings, stages: Iterable[str] = STAGES) -> list[Reject]:

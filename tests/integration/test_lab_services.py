@@ -321,7 +321,7 @@ def test_quarantine_cli_lists_every_stage_as_json(lab):
     for line in result.output.splitlines():
         assert set(json.loads(line)) == {"stage", "source", "line", "reason", "raw", "run"}
     table = CliRunner().invoke(app, ["quarantine", "list", "--limit", "5"])
-    assert table.exit_code == 0 and "Quarantined rows — glue_job" in table.output
+    assert table.exit_code == 0 and "Quarantined rows — clean" in table.output
 
 
 @pytest.mark.restarts_lab

@@ -263,9 +263,9 @@ def test_every_stage_reports_a_reconciled_first_run(clean):
     """What each stage pushed for the first run adds up, hop by hop."""
     metrics = clean["first_run_metrics"]
     glue = clean["glue_runs"][0]["Report"]["totals"]
-    assert metrics["glue_job"].rows_in == glue["rows_in"]
-    assert metrics["lambda_load"].rows_in == glue["rows_curated"]  # every curated row reached the loader
-    assert metrics["transfer"].rows_in == metrics["lambda_load"].rows_out
+    assert metrics["clean"].rows_in == glue["rows_in"]
+    assert metrics["load"].rows_in == glue["rows_curated"]  # every curated row reached the loader
+    assert metrics["transfer"].rows_in == metrics["load"].rows_out
     for stage, m in metrics.items():
         assert m.status == 1, stage
         if stage != "usecases":  # an aggregation: its rows out are answers, not moved input rows
@@ -325,8 +325,8 @@ def test_reporting_tables_and_report(clean):
     assert 'href="quarantine.json"' in report
     quarantine = json.loads((s.reports_dir / "latest" / "quarantine.json").read_text())
     defects = _defects(s)
-    assert quarantine["summary"]["glue_job"] == len(defects["bad_rows"])
-    glue = {(r["source"], r["line"]) for r in quarantine["rows"] if r["stage"] == "glue_job"}
+    assert quarantine["summary"]["clean"] == len(defects["bad_rows"])
+    glue = {(r["source"], r["line"]) for r in quarantine["rows"] if r["stage"] == "clean"}
     assert glue == {(bad["file"], bad["line"]) for bad in defects["bad_rows"]}
     assert all(r["reason"] and r["source"] for r in quarantine["rows"])
 
@@ -369,10 +369,10 @@ def test_rds_outage_retries_notifies_and_recovers(clean, lab, settings, tmp_path
         lab.stop("mariadb")  # RDS goes away mid-run, before the Lambda loads
         failed = finish_dag_test(process, airflow_home)
         assert failed["state"] == "failed"
-        assert failed["tasks"]["load_rds"] == "failed"
+        assert failed["tasks"]["load"] == "failed"
         assert failed["tasks"]["usecases"] == "upstream_failed"
         log = (airflow_home / "dag_test.log").read_text()
-        assert log.count("RdsUnavailable") >= 3, "load_rds should have been tried three times"
+        assert log.count("RdsUnavailable") >= 3, "load should have been tried three times"
 
         deadline = time.monotonic() + 60
         while True:
@@ -380,7 +380,7 @@ def test_rds_outage_retries_notifies_and_recovers(clean, lab, settings, tmp_path
                 a
                 for n in requests.get(receiver, params={"since": since}, timeout=5).json()
                 for a in n["alerts"]
-                if a["labels"].get("pipeline") == s.pipeline_name and a["labels"].get("task_id") == "load_rds"
+                if a["labels"].get("pipeline") == s.pipeline_name and a["labels"].get("task_id") == "load"
             ]
             if alerts or time.monotonic() > deadline:
                 break
@@ -447,11 +447,11 @@ def _failed_tries(states: dict[str, tuple[str | None, int]]) -> int:
 # namespace provisioned again) must end exactly as a clean run.
 FAULTS = {
     "hdfs-metastore-hiveserver2": [
-        ("features_to_hive", "datanode"),
-        ("transfer_to_hive", "metastore"),
+        ("features_hive", "datanode"),
+        ("transfer", "metastore"),
         ("usecases", "thriftserver"),
     ],
-    "moto": [("clean_merge", "moto")],
+    "moto": [("clean", "moto")],
 }
 STARTED = ("running", "success", "up_for_retry", "failed", "upstream_failed")
 

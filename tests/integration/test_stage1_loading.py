@@ -383,8 +383,8 @@ def test_real_path_s3_sqs_runner_rds_with_redelivery_and_poison(lab, settings, s
         s3.put_object(Bucket=settings.curated_bucket, Key=keys["poison"], Body=truncated)
         s3.put_object(Bucket=settings.curated_bucket, Key=keys["traffic"], Body=traffic.encode())
         report = drain(120, settings, keys=list(keys.values()))
-        assert report.by_dataset["sales"] == {"objects": 1, "rows_loaded": 24}
-        assert report.by_dataset["store_traffic"] == {"objects": 1, "rows_loaded": 8}
+        assert report.details["by_dataset"]["sales"] == {"objects": 1, "rows_loaded": 24}
+        assert report.details["by_dataset"]["store_traffic"] == {"objects": 1, "rows_loaded": 8}
         assert rds("SELECT COUNT(*) FROM sales WHERE store = %s", store) == ((24,),)
         assert rds("SELECT COUNT(*) FROM store_traffic WHERE store = %s", store) == ((8,),)
         stamp = rds("SELECT MAX(updated_at), SUM(weekly_sales) FROM sales WHERE store = %s", store)

@@ -36,8 +36,8 @@ def test_files_reach_rds_reconciled_and_a_rerun_sends_nothing(lab, settings, tmp
         curated = {o["key"]: o["rows"] for o in report["curated_objects"]}
 
         loaded = drain(240, settings, keys=list(curated))
-        assert loaded.objects == len(curated)
-        assert loaded.rows_in == loaded.rows_loaded == sum(curated.values())
+        assert loaded.stage == "load" and loaded.details["objects"] == len(curated)
+        assert loaded.rows_in == loaded.rows_out == sum(curated.values()) and loaded.reconciles()
         with clients.rds_cursor("pipeline") as cur:
             marks = ",".join(["%s"] * len(stores))
             counts = {}
@@ -59,7 +59,7 @@ def test_files_reach_rds_reconciled_and_a_rerun_sends_nothing(lab, settings, tmp
         # nothing new: the job writes nothing, so no event reaches the queue
         again = start_run(settings, arguments=arguments)
         assert again["Report"]["totals"]["files"] == 0 and again["Report"]["curated_objects"] == []
-        assert drain(30, settings, keys=list(curated)).rows_loaded == loaded.rows_loaded
+        assert drain(30, settings, keys=list(curated)).rows_out == loaded.rows_out
     finally:
         for bucket in (settings.raw_bucket, settings.curated_bucket, settings.quarantine_bucket):
             purge_bucket_prefix(bucket, prefix)

@@ -7,9 +7,11 @@ import ast
 from pathlib import Path
 
 import retailstream
+from retailstream import steps
 
 PACKAGE = Path(retailstream.__file__).parent
 STAGES = ("upload", "crawl", "clean", "load", "features", "consolidate", "transfer", "usecases")
+ROOT = PACKAGE.parents[1]
 # What a stage must never import: the lab, the AWS stand-ins, the deploy layer, the orchestration.
 ABOVE_STAGES = ("lab", "emulation", "deploy", "orchestration")
 # Who may import emulation/ and deploy/: the lab, the orchestration, those two themselves, the CLI.
@@ -34,7 +36,26 @@ def _layer(module: str) -> str:
 
 def test_the_stages_are_the_eight_packages_under_stages():
     found = {path.name for path in (PACKAGE / "stages").iterdir() if (path / "__init__.py").exists()}
-    assert found == set(STAGES)
+    assert found == set(STAGES) == set(steps.STAGES)
+
+
+def test_each_step_has_one_name_end_to_end():
+    """A step's name is its metric label, its stage budget and its quarantine stage; its stage is its
+    package and its CLI group (the DAG's task ids: tests/unit/test_dag_schedule.py)."""
+    import yaml
+    from typer.main import get_command
+
+    from retailstream import quarantine
+    from retailstream.cli import app
+    from retailstream.monitoring import metrics
+
+    assert metrics.STAGES == steps.NAMES
+    budgets = yaml.safe_load((ROOT / "prometheus" / "rules" / "stage_budgets.yml").read_text())
+    assert {rule["labels"]["stage"] for rule in budgets["groups"][0]["rules"]} == set(steps.NAMES)
+    assert set(quarantine.STAGES) <= set(steps.NAMES)
+    groups = get_command(app).commands
+    assert all(stage in groups and not groups[stage].hidden for stage in steps.STAGES)
+    assert all(step.stage in STAGES and set(step.upstream) <= set(steps.NAMES) for step in steps.STEPS)
 
 
 def _modules():

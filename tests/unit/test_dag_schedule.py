@@ -39,3 +39,13 @@ def test_a_fresh_dag_waits_for_the_next_monday(dag, monkeypatch, now):
         restriction=TimeRestriction(earliest=None, latest=None, catchup=dag.catchup),
     )
     assert info.run_after == datetime(2026, 12, 7, 6, 0, tzinfo=UTC)
+
+
+def test_the_dags_tasks_are_the_steps(dag):
+    """Task ids and the graph come from retailstream.steps: one name per step, end to end."""
+    from retailstream.steps import STEPS
+
+    assert [t.task_id for t in dag.topological_sort()] == [step.name for step in STEPS]
+    assert {t.task_id: set(t.upstream_task_ids) for t in dag.tasks} == {
+        step.name: set(step.upstream) for step in STEPS
+    }

@@ -32,7 +32,7 @@ from retailstream.walkthrough.script import (
 )
 
 
-def recording(retried=("run-1", "load_rds")) -> Recording:
+def recording(retried=("run-1", "load")) -> Recording:
     return Recording("demo__1", Path("/r/report.html"), Path("/r/notebooks"), retried, 0.0)
 
 

@@ -5,7 +5,7 @@ runs nothing (moto marks the run SUCCEEDED at once) and never fires triggers (Ai
 schedule), so ``start_run`` starts the run through the API and then executes it here, as Glue would:
 it downloads the job's ``ScriptLocation``, runs it with the job's default arguments merged with the
 run's, and records the run — state, timings, error, output log and the script's reconciliation
-report — under ``<state_uri>/runs/<run id>/`` in S3, where `retailstream glue status` reads it back.
+report — under ``<state_uri>/runs/<run id>/`` in S3, where `retailstream clean status` reads it back.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def _refuse(run: dict, where: S3Location, s3, reason: str) -> None:
     run.update(
         JobRunState="FAILED",
         CompletedOn=_now(),
-        ErrorMessage=f"{reason}: `retailstream glue register` uploads it again",
+        ErrorMessage=f"{reason}: `retailstream clean register` uploads it again",
     )
     _save(s3, where, run)
     raise JobRunFailed(run)
@@ -164,7 +164,7 @@ def _execute(run: dict, job: dict, merged: dict, where: S3Location, s3, s: Setti
     run_id = run["Id"]
     script = S3Location.parse(job["Command"]["ScriptLocation"])
     began = time.monotonic()
-    with stage_run("glue_job", s) as stage, tempfile.TemporaryDirectory(prefix="glue-") as workdir:
+    with stage_run("clean", s) as stage, tempfile.TemporaryDirectory(prefix="glue-") as workdir:
         path = Path(workdir) / SCRIPT_NAME
         body = s3.get_object(Bucket=script.bucket, Key=script.prefix)["Body"].read()
         if body != packaged_script():

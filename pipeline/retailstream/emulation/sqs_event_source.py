@@ -19,13 +19,12 @@ import signal
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from retailstream import clients
-from retailstream.monitoring.metrics import stage_run
+from retailstream.monitoring.metrics import StageReport, stage_run
 from retailstream.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -240,22 +239,6 @@ class DrainTimeout(TimeoutError):
     pass
 
 
-@dataclass
-class DrainReport:
-    seconds: float
-    objects: int = 0
-    rows_in: int = 0
-    rows_loaded: int = 0
-    rows_quarantined: int = 0
-    rows_duplicate: int = 0
-    dlq_messages: int = 0
-    consumed_here: bool = False
-    by_dataset: dict = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
 def runner_service_consumes(settings: Settings | None = None) -> bool:
     """Whether the events-runner service is up and consuming this settings' queue (a namespace's
     queue has no service of its own: its drain consumes in-process)."""
@@ -277,12 +260,13 @@ def drain(
     *,
     since: datetime | None = None,
     keys: list[str] | None = None,
-) -> DrainReport:
+) -> StageReport:
     """Wait until the curated-events queue is empty (nothing visible, in flight or delayed); when the
-    events-runner service is not running, consume the queue here instead. Returns what ``load_audit``
-    records for ``keys``, else for everything loaded since ``since`` (default: when this call began)."""
+    events-runner service is not running, consume the queue here instead. Returns the ``load`` step's
+    report: what ``load_audit`` records for ``keys``, else for everything loaded since ``since`` (default:
+    when this call began); ``details`` holds the objects, the DLQ depth and the rows per dataset."""
     s = settings or get_settings()
-    with stage_run("lambda_load", s) as run:
+    with stage_run("load", s) as run:
         began = time.monotonic()
         since = since or datetime.now(UTC)
         consume = not runner_service_consumes(s)
@@ -304,22 +288,18 @@ def drain(
                 raise DrainTimeout(f"{s.events_queue} still holds {depth} after {timeout:.0f}s")
             if not consume or quiet:
                 time.sleep(0.5)
-        report = _loaded_since(s, since, keys)
-        report.seconds = round(time.monotonic() - began, 3)
-        report.consumed_here = consume
-        report.dlq_messages = sum(runner.depth(runner.dlq_url).values())
-        run.rows_in, run.rows_out = report.rows_in, report.rows_loaded
-        run.rows_quarantined, run.rows_duplicate = report.rows_quarantined, report.rows_duplicate
-        run.details = {"objects": report.objects, "dlq_messages": report.dlq_messages}
-        log.info("events.drained %s", report.to_dict())
-    return report
+        _loaded_since(s, since, keys, run)
+        run.details["consumed_here"] = consume
+        run.details["dlq_messages"] = sum(runner.depth(runner.dlq_url).values())
+    log.info("events.drained %s", run.to_dict())
+    return run
 
 
 def _never_called(event, context):  # the service consumes; this process only watches the queue
     raise AssertionError("drain must not invoke the handler while the events-runner service runs")
 
 
-def _loaded_since(s: Settings, since: datetime, keys: list[str] | None) -> DrainReport:
+def _loaded_since(s: Settings, since: datetime, keys: list[str] | None, run: StageReport) -> None:
     if keys:
         marks = ",".join(["%s"] * len(keys))
         where, params = f"source_key IN ({marks})", list(keys)
@@ -332,12 +312,11 @@ def _loaded_since(s: Settings, since: datetime, keys: list[str] | None) -> Drain
             params,
         )
         rows = cur.fetchall()
-    report = DrainReport(seconds=0.0)
+    by_dataset = {}
     for dataset, objects, rows_in, loaded, quarantined, duplicate in rows:
-        report.by_dataset[dataset] = {"objects": objects, "rows_loaded": int(loaded)}
-        report.objects += objects
-        report.rows_in += int(rows_in)
-        report.rows_loaded += int(loaded)
-        report.rows_quarantined += int(quarantined)
-        report.rows_duplicate += int(duplicate)
-    return report
+        by_dataset[dataset] = {"objects": objects, "rows_loaded": int(loaded)}
+        run.rows_in += int(rows_in)
+        run.rows_out += int(loaded)
+        run.rows_quarantined += int(quarantined)
+        run.rows_duplicate += int(duplicate)
+    run.details.update(objects=sum(d["objects"] for d in by_dataset.values()), by_dataset=by_dataset)

@@ -312,6 +312,22 @@ def alertmanager_reload(s: Settings, layout: LabLayout) -> None:
     _reload(f"{s.alertmanager_url}/-/reload")  # Alertmanager's reload endpoint cannot be turned off
 
 
+def retire_metric_groups(s: Settings, layout: LabLayout) -> None:
+    """Delete the pushed groups of metric labels earlier releases used (the Pushgateway keeps its groups
+    across restarts): left alone, they would never update and the freshness alert would fire."""
+    from prometheus_client import delete_from_gateway
+
+    from retailstream.steps import RETIRED_NAMES
+
+    for stage in RETIRED_NAMES:
+        delete_from_gateway(
+            s.pushgateway_url,
+            job=s.metrics_job,
+            grouping_key={"stage": stage, "pipeline": s.pipeline_name},
+            timeout=5,
+        )
+
+
 def statsd_exporter_reload(s: Settings, layout: LabLayout) -> None:
     """Re-read prometheus/statsd_mapping.yml."""
     _reload_if_changed(

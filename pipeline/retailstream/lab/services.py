@@ -258,6 +258,7 @@ def build_services(s: Settings, layout: LabLayout) -> list[Service]:
             check=health.pushgateway,
             version="Pushgateway " + _debian_version("prometheus-pushgateway"),
             ui=s.pushgateway_url,
+            ready=bootstrap.retire_metric_groups,
         ),
         Service(
             name="alertmanager",

@@ -22,7 +22,7 @@ def run(
         run_id or f"local__{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}",
         on_step=lambda name, state: console.print(f"{name}: {state}"),
     )
-    console.print(results["report"])
+    console.print(results["usecases_report"])
 
 
 @pipeline_app.command()

@@ -23,8 +23,9 @@ from rich.table import Table
 
 from retailstream.monitoring.metrics import PREFIX, STAGES
 from retailstream.orchestration.airflow_api import AirflowClient, TaskState
-from retailstream.orchestration.stages import STEPS, safe_run_id
+from retailstream.orchestration.stages import safe_run_id
 from retailstream.settings import Settings, get_settings
+from retailstream.steps import NAMES
 
 DAG_ID = "retailstream"
 STATE_STYLE = {
@@ -74,7 +75,7 @@ def _progress_table(states: list[TaskState], started: float) -> Table:
     table = Table(title=f"DAG {DAG_ID} — {time.monotonic() - started:.0f}s", expand=False)
     for column in ("task", "state", "try", "seconds"):
         table.add_column(column)
-    for task_id in STEPS:
+    for task_id in NAMES:
         t = by_id.get(task_id)
         state = (t.state if t else None) or "none"
         style = STATE_STYLE.get(state, "dim")

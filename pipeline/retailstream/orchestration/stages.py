@@ -12,6 +12,7 @@ from dataclasses import asdict, is_dataclass
 from pathlib import Path
 
 from retailstream.settings import Settings, get_settings
+from retailstream.steps import STEPS
 
 
 def _jsonable(value):
@@ -28,7 +29,7 @@ def _jsonable(value):
     return str(value)
 
 
-def upload_sales(settings: Settings | None = None) -> dict:
+def upload(settings: Settings | None = None) -> dict:
     from retailstream.stages.upload.upload import upload_incoming
 
     totals = upload_incoming(settings or get_settings()).to_dict()["totals"]
@@ -44,7 +45,7 @@ def crawl_raw(settings: Settings | None = None) -> dict:
     return {"database": report.database, "tables": [t.name for t in report.tables]}
 
 
-def clean_merge(settings: Settings | None = None) -> dict:
+def clean(settings: Settings | None = None) -> dict:
     from retailstream.emulation.glue_jobs import start_run
 
     run = start_run(settings, wait=True)
@@ -60,7 +61,7 @@ def crawl_curated(settings: Settings | None = None) -> dict:
     return {"database": report.database, "tables": [t.name for t in report.tables]}
 
 
-def load_rds(settings: Settings | None = None, timeout: float = 600) -> dict:
+def load(settings: Settings | None = None, timeout: float = 600) -> dict:
     """Wait until the S3 events of the curated objects are drained into RDS by the Lambda, then check
     that RDS holds exactly what the latest Glue run left in S3 (reconciliation): every object it wrote
     loaded in that version, every object it removed no longer loaded."""
@@ -79,7 +80,7 @@ def load_rds(settings: Settings | None = None, timeout: float = 600) -> dict:
     return drained
 
 
-def features_to_hdfs(settings: Settings | None = None) -> dict:
+def features_hdfs(settings: Settings | None = None) -> dict:
     from retailstream.stages.features.upload import upload_features
 
     report = upload_features(settings or get_settings())
@@ -91,13 +92,13 @@ def features_to_hdfs(settings: Settings | None = None) -> dict:
     }
 
 
-def features_to_hive(settings: Settings | None = None) -> dict:
+def features_hive(settings: Settings | None = None) -> dict:
     from retailstream.stages.features.build import build_features_table
 
     return _jsonable(build_features_table(settings or get_settings()))
 
 
-def consolidate_rds(settings: Settings | None = None) -> dict:
+def consolidate(settings: Settings | None = None) -> dict:
     from retailstream.stages.consolidate.report import consolidate
 
     report = consolidate(settings or get_settings(), fail_on_error=True)
@@ -108,7 +109,7 @@ def consolidate_rds(settings: Settings | None = None) -> dict:
     }
 
 
-def transfer_to_hive(settings: Settings | None = None, engine: str | None = None) -> dict:
+def transfer(settings: Settings | None = None, engine: str | None = None) -> dict:
     from retailstream.stages.transfer.incremental import transfer_tables
 
     report = transfer_tables(settings or get_settings(), engine)
@@ -123,7 +124,7 @@ def usecases(run_id: str, settings: Settings | None = None) -> dict:
     return _jsonable({"run_id": result.run_id, "rows": result.rows, "rds_tables": result.rds_tables})
 
 
-def report(run_id: str, settings: Settings | None = None) -> dict:
+def usecases_report(run_id: str, settings: Settings | None = None) -> dict:
     """The self-contained HTML report (and findings.json) of the run's results."""
     from retailstream.stages.usecases.job import render_report
 
@@ -135,24 +136,20 @@ def safe_run_id(run_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id).strip("_")
 
 
-# Step name → (function, upstream steps). The DAG is built from this table, and so is the
-# sequential `retailstream pipeline run`.
-STEPS: dict[str, tuple] = {
-    "upload_sales": (upload_sales, ()),
-    "crawl_raw": (crawl_raw, ("upload_sales",)),
-    "clean_merge": (clean_merge, ("crawl_raw",)),
-    "crawl_curated": (crawl_curated, ("clean_merge",)),
-    "load_rds": (load_rds, ("clean_merge",)),
-    "features_to_hdfs": (features_to_hdfs, ()),
-    "features_to_hive": (features_to_hive, ("features_to_hdfs",)),
-    "consolidate_rds": (consolidate_rds, ("load_rds",)),
-    "transfer_to_hive": (transfer_to_hive, ("consolidate_rds",)),
-    "usecases": (usecases, ("transfer_to_hive", "features_to_hive", "crawl_curated")),
-    "report": (report, ("usecases",)),
+# Each step's call; the names and the graph are ``retailstream.steps.STEPS``.
+CALLS = {
+    "upload": upload,
+    "crawl_raw": crawl_raw,
+    "clean": clean,
+    "crawl_curated": crawl_curated,
+    "load": load,
+    "features_hdfs": features_hdfs,
+    "features_hive": features_hive,
+    "consolidate": consolidate,
+    "transfer": transfer,
+    "usecases": usecases,
+    "usecases_report": usecases_report,
 }
-# Steps that name their outputs after the run (the report folder): rerunning a logical date rewrites
-# the same folder.
-RUN_SCOPED = ("usecases", "report")
 
 
 def run_pipeline(run_id: str, settings: Settings | None = None, on_step=None) -> dict[str, dict]:
@@ -160,12 +157,13 @@ def run_pipeline(run_id: str, settings: Settings | None = None, on_step=None) ->
     s = settings or get_settings()
     done: dict[str, dict] = {}
     while len(done) < len(STEPS):
-        for name, (fn, upstream) in STEPS.items():
-            if name in done or not set(upstream) <= set(done):
+        for step in STEPS:
+            if step.name in done or not set(step.upstream) <= set(done):
                 continue
             if on_step:
-                on_step(name, "running")
-            done[name] = fn(run_id, s) if name in RUN_SCOPED else fn(s)
+                on_step(step.name, "running")
+            call = CALLS[step.name]
+            done[step.name] = call(run_id, s) if step.run_scoped else call(s)
             if on_step:
-                on_step(name, "success")
+                on_step(step.name, "success")
     return done

@@ -1,12 +1,12 @@
-"""``retailstream rds …``: the RDS database — schema and consolidation before the transfer."""
+"""``retailstream rds schema``: the RDS database's tables and views."""
 
 from __future__ import annotations
 
 import typer
 
-from retailstream.settings import get_settings
+from retailstream.stages.consolidate.cli import consolidate_cmd
 
-rds_app = typer.Typer(no_args_is_help=True, help="RDS (MariaDB): schema and consolidation checks.")
+rds_app = typer.Typer(no_args_is_help=True, help="RDS (MariaDB): the schema.")
 
 
 @rds_app.command("schema")
@@ -18,25 +18,4 @@ def schema_cmd() -> None:
     typer.echo("RDS schema is up to date")
 
 
-@rds_app.command("consolidate")
-def consolidate_cmd(
-    suffix: str = typer.Option("", help="Check the tables named <table><suffix>."),
-    strict: bool = typer.Option(False, "--strict", help="Exit 1 when a check of severity error fires."),
-) -> None:
-    """Run the consolidation checks, record them in consolidation_report and print them."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from retailstream.stages.consolidate.report import consolidate
-
-    report = consolidate(get_settings(), suffix=suffix)
-    table = Table("table", "check", "severity", "flagged", "of rows", "e.g.", title=f"run {report.run_id}")
-    for r in report.results:
-        style = {"error": "red", "warning": "yellow"}.get(r.severity, "") if r.rows_flagged else "dim"
-        sample = ", ".join(str(tuple(row.values())) for row in r.sample[:3])
-        table.add_row(
-            r.table, r.check, r.severity, f"{r.rows_flagged:,}", f"{r.rows_checked:,}", sample, style=style
-        )
-    Console(width=160).print(table)
-    if strict and not report.ok:
-        raise typer.Exit(1)
+rds_app.command("consolidate", hidden=True)(consolidate_cmd)  # its name before 2026-12

@@ -17,7 +17,7 @@ from retailstream.orchestration.notify import send_alert
 from retailstream.settings import Settings
 
 PIPELINE = "walkthrough-drill"
-STAGE, TASK = "transfer", "transfer_to_hive"
+STEP = "transfer"  # its metric label and its task id
 WAIT = 90  # seconds; an alert reaches the receiver in ≈15 s (rules and scrapes every 5 s, group_wait 5 s)
 
 
@@ -33,13 +33,13 @@ class AlertDrill:
     def start(self) -> None:
         """Fail the stage and post the task alert; the alerts travel while the recorder captures pages."""
         self.since = time.time()
-        with contextlib.suppress(RuntimeError), stage_run(STAGE, settings=self.settings):
+        with contextlib.suppress(RuntimeError), stage_run(STEP, settings=self.settings):
             raise RuntimeError("walkthrough drill: an induced failure")
         posted = send_alert(
-            {"alertname": "PipelineTaskFailed", "dag_id": DAG_ID, "task_id": TASK},
+            {"alertname": "PipelineTaskFailed", "dag_id": DAG_ID, "task_id": STEP},
             {
-                "summary": f"{DAG_ID}.{TASK} failed (drill)",
-                "description": f"walkthrough drill: the alert a failing {TASK} task posts",
+                "summary": f"{DAG_ID}.{STEP} failed (drill)",
+                "description": f"walkthrough drill: the alert a failing {STEP} task posts",
             },
             self.settings,
             lasts=timedelta(seconds=20),
@@ -50,7 +50,7 @@ class AlertDrill:
     def finish(self) -> None:
         """Wait for both alerts to fire, let the stage succeed, wait for both to resolve."""
         self._wait("PipelineRunFailed", "firing")
-        with stage_run(STAGE, settings=self.settings) as run:
+        with stage_run(STEP, settings=self.settings) as run:
             run.rows_in = run.rows_out = 0
         for alertname in ("PipelineRunFailed", "PipelineTaskFailed"):
             self._wait(alertname, "resolved")

@@ -129,15 +129,15 @@ def scenes(s: Settings, rec: Recording) -> dict[str, Scene]:
         ),
         Scene(
             "airflow-glue-log",
-            "Airflow: the clean_merge task's log — the Glue job run",
-            f"{airflow_run}/tasks/clean_merge",
+            "Airflow: the clean task's log — the Glue job run",
+            f"{airflow_run}/tasks/clean",
             "glue.run_finished",
             prepare=_full_log,
         ),
         Scene(
             "airflow-transfer-log",
-            "Airflow: the transfer_to_hive task's log",
-            f"{airflow_run}/tasks/transfer_to_hive",
+            "Airflow: the transfer task's log",
+            f"{airflow_run}/tasks/transfer",
             "stage=transfer",
             prepare=_full_log,
         ),
@@ -190,7 +190,7 @@ def scenes(s: Settings, rec: Recording) -> dict[str, Scene]:
             "Prometheus: each stage's duration, the latest runs",
             f"{prometheus_graph}3h&g0.expr="
             + quote(f'max by (stage) (retailstream_stage_duration_seconds{{pipeline="{s.pipeline_name}"}})'),
-            'stage="glue_job"',
+            'stage="clean"',
             prepare=_graph_only,
         ),
         Scene(

@@ -65,7 +65,7 @@ def reports_settings(settings, tmp_path_factory) -> Iterator[Settings]:
         }
     )
     yield private
-    for stage in ("usecases", "report"):
+    for stage in ("usecases", "usecases_report"):
         delete_from_gateway(
             private.pushgateway_url,
             job=private.metrics_job,

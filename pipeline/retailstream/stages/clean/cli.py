@@ -1,4 +1,4 @@
-"""`retailstream glue run|status|register|execute`: the clean-and-merge Glue job."""
+"""`retailstream clean run|status|register|execute`: the clean-and-merge Glue job."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import typer
 
-glue_app = typer.Typer(no_args_is_help=True, help="Stage 1: the clean-and-merge Glue job and its runner.")
+clean_app = typer.Typer(no_args_is_help=True, help="Stage 1: the clean-and-merge Glue job and its runner.")
 
 
 def _logging() -> None:
@@ -15,7 +15,7 @@ def _logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
 
-@glue_app.command("register")
+@clean_app.command("register")
 def register() -> None:
     """Upload the job script; create or update the job and its SCHEDULED trigger."""
     from retailstream.deploy.glue_job import register_job
@@ -27,7 +27,7 @@ def register() -> None:
     typer.echo(f"{job['Name']}: {script}; trigger {s.glue_trigger_name} {s.glue_job_schedule}")
 
 
-@glue_app.command("run")
+@clean_app.command("run")
 def run(
     wait: bool = typer.Option(True, help="Wait for the run to finish."),
     raw_uri: str = typer.Option(None, help="Override --raw_uri (default: the raw bucket)."),
@@ -56,7 +56,7 @@ def run(
     typer.echo(json.dumps(record, indent=1))
 
 
-@glue_app.command("status")
+@clean_app.command("status")
 def status(run_id: str = typer.Argument(None, help="One run (default: a table of all runs).")) -> None:
     """The runs our job runner recorded (state, duration, rows in/curated/quarantined/duplicate)."""
     from rich.console import Console
@@ -86,7 +86,7 @@ def status(run_id: str = typer.Argument(None, help="One run (default: a table of
     Console(width=160).print(table)
 
 
-@glue_app.command("execute", hidden=True)
+@clean_app.command("execute", hidden=True)
 def execute(run_id: str) -> None:
     """Execute a started run (what `run --no-wait` launches in the background)."""
     from retailstream.emulation.glue_jobs import JobRunFailed, execute_run

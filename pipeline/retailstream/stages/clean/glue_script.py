@@ -1,6 +1,6 @@
 """Glue job script (Python shell, no Spark): clean and merge the raw sales files into curated Parquet.
 
-This file is the job's ``ScriptLocation``: `retailstream glue register` uploads it to S3, and the lab's
+This file is the job's ``ScriptLocation``: `retailstream clean register` uploads it to S3, and the lab's
 local job runner downloads it and runs it the way Glue runs a Python-shell job::
 
     python clean_merge_sales.py --JOB_NAME … --JOB_RUN_ID … --raw_uri s3://… --curated_uri s3://…

@@ -1,4 +1,4 @@
-"""`retailstream catalog crawl|show`: the Glue Data Catalog of the raw and curated buckets."""
+"""`retailstream crawl run|show`: the Glue Data Catalog of the raw and curated buckets."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import json
 
 import typer
 
-catalog_app = typer.Typer(no_args_is_help=True, help="Stage 1: crawl S3 into the Glue Data Catalog.")
+crawl_app = typer.Typer(no_args_is_help=True, help="Stage 1: crawl S3 into the Glue Data Catalog.")
 
 
-@catalog_app.command("crawl")
+@crawl_app.command("run")
+@crawl_app.command("crawl", hidden=True)  # its name before 2026-12
 def crawl(
     zone: str = typer.Argument("all", help="raw, curated or all"),
     as_json: bool = typer.Option(False, "--json", help="Print the crawl reports as JSON."),
@@ -40,7 +41,7 @@ def crawl(
             )
 
 
-@catalog_app.command("show")
+@crawl_app.command("show")
 def show(database: str = typer.Argument(None, help="Default: both stage-1 databases.")) -> None:
     """Tables, columns and partition counts as the Glue Data Catalog holds them."""
     from retailstream import clients

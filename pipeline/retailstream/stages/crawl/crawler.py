@@ -70,7 +70,7 @@ def crawl_raw(
     """Catalog the raw bucket (CSV, sales partitioned by store) into ``retail_raw``."""
     s = settings
     where = S3Location(s.raw_bucket, prefix)
-    return _crawl(s, s.glue_raw_crawler, where, database or s.glue_raw_database, crawl)
+    return _crawl(s, "crawl_raw", s.glue_raw_crawler, where, database or s.glue_raw_database, crawl)
 
 
 def crawl_curated(
@@ -83,13 +83,17 @@ def crawl_curated(
     """Catalog the curated bucket (Parquet, sales partitioned by year and month) into ``retail_curated``."""
     s = settings
     where = location or S3Location(s.curated_bucket)
-    return _crawl(s, s.glue_curated_crawler, where, database or s.glue_curated_database, crawl)
+    return _crawl(
+        s, "crawl_curated", s.glue_curated_crawler, where, database or s.glue_curated_database, crawl
+    )
 
 
-def _crawl(s: Settings, crawler: str, where: S3Location, database: str, crawl: Crawl | None) -> CrawlReport:
+def _crawl(
+    s: Settings, step: str, crawler: str, where: S3Location, database: str, crawl: Crawl | None
+) -> CrawlReport:
     """``crawl``: how the crawler runs — by default the registered crawler through ``StartCrawler``
     (real AWS); the lab passes its own (``retailstream.emulation.glue_crawler``)."""
-    with stage_run("crawl", s) as run:
+    with stage_run(step, s) as run:
         report = (crawl or start_real_crawler)(s, where, database, crawler)
         run.rows_in = run.rows_out = sum(t.objects for t in report.tables)  # objects catalogued
         run.details = {"database": database, "tables": [t.name for t in report.tables]}

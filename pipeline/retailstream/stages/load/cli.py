@@ -1,4 +1,4 @@
-"""`retailstream lambda …`: package and register the loader, run its SQS event source, drain the queue."""
+"""`retailstream load …`: package and register the loader, run its SQS event source, drain the queue."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import typer
 
-lambda_app = typer.Typer(no_args_is_help=True, help="Stage 1: the RDS loader Lambda and its event source.")
+load_app = typer.Typer(no_args_is_help=True, help="Stage 1: the RDS loader Lambda and its event source.")
 
 
 def _logging(level: str = "INFO") -> None:
@@ -15,7 +15,7 @@ def _logging(level: str = "INFO") -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
 
-@lambda_app.command("deploy")
+@load_app.command("deploy")
 def deploy() -> None:
     """Build the deployment zip and CreateFunction (or update the code when it changed)."""
     from retailstream.deploy.lambda_function import deploy_function
@@ -27,7 +27,7 @@ def deploy() -> None:
     )
 
 
-@lambda_app.command("package")
+@load_app.command("package")
 def package(out: str = typer.Argument("retail-load-rds.zip", help="Where to write the zip.")) -> None:
     """Write the deployment zip to a file (for inspection or a real AWS deploy)."""
     from pathlib import Path
@@ -39,7 +39,7 @@ def package(out: str = typer.Argument("retail-load-rds.zip", help="Where to writ
     typer.echo(f"{out}: {len(data)} bytes")
 
 
-@lambda_app.command("run-events")
+@load_app.command("run-events")
 def run_events(
     metrics_port: int = typer.Option(
         None, help="Prometheus port (default: settings.events_runner_metrics_port)."
@@ -52,7 +52,7 @@ def run_events(
     serve(metrics_port=metrics_port)
 
 
-@lambda_app.command("drain")
+@load_app.command("drain")
 def drain_cmd(timeout: float = typer.Option(300, help="Seconds to wait for an empty queue.")) -> None:
     """Wait until every curated event was handled; print what was loaded."""
     from retailstream.emulation.sqs_event_source import DrainTimeout, drain
@@ -66,7 +66,7 @@ def drain_cmd(timeout: float = typer.Option(300, help="Seconds to wait for an em
     typer.echo(json.dumps(report.to_dict(), indent=2))
 
 
-@lambda_app.command("invoke")
+@load_app.command("invoke")
 def invoke(key: str, bucket: str = typer.Option(None, help="Default: the curated bucket.")) -> None:
     """Call the handler with a direct S3 event for one object (no queue involved)."""
     from retailstream.settings import get_settings
@@ -85,7 +85,7 @@ def invoke(key: str, bucket: str = typer.Option(None, help="Default: the curated
     typer.echo(json.dumps(handler(event, None), indent=2, default=str))
 
 
-@lambda_app.command("dlq")
+@load_app.command("dlq")
 def dlq(
     purge: bool = typer.Option(False, help="Delete what is in the dead-letter queue."),
     redrive: bool = typer.Option(False, help="Move every parked message back to the events queue."),

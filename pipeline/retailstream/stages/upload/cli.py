@@ -1,4 +1,4 @@
-"""`retailstream ingest upload`: the incoming tree into the raw bucket."""
+"""`retailstream upload run`: the incoming tree into the raw bucket."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import typer
 
 from retailstream.settings import get_settings
 
-ingest_app = typer.Typer(no_args_is_help=True, help="Stage 1: upload incoming files to the raw bucket.")
+upload_app = typer.Typer(no_args_is_help=True, help="Stage 1: upload incoming files to the raw bucket.")
 
 
-@ingest_app.command("upload")
+@upload_app.command("run")
+@upload_app.command("upload", hidden=True)  # its name before 2026-12
 def upload(
     source: Path = typer.Option(None, help="The incoming tree (default: <datasets_dir>/incoming)."),
     bucket: str = typer.Option(None, help="Target bucket (default: the raw bucket)."),

@@ -4,5 +4,5 @@
 - ``source``: reads the Hive tables ``<db>.sales|stores|features|store_traffic`` as contract frames;
 - ``publish``: atomic RDS reporting tables, Parquet/CSV files per run, the ``reports/latest`` pointer;
 - ``report``: the self-contained HTML report (charts and findings computed from the results);
-- ``job``: ``run_all`` — compute, publish and report inside ``stage_run("usecases")``/``("report")``.
+- ``job``: ``run_all`` — compute, publish and report inside ``stage_run("usecases")``/``("usecases_report")``.
 """

@@ -239,7 +239,7 @@ def render_report(settings: Settings, run_id: str | None = None) -> Path:
 
     s = settings
     run_dir = publish.resolve_run_dir(s.reports_dir, run_id)
-    with stage_run("report", s) as stage:
+    with stage_run("usecases_report", s) as stage:
         manifest, tables = publish.read_run(run_dir)
         rejects = list_rejects(s)
         (run_dir / QUARANTINE_FILE).write_text(
