@@ -34,8 +34,8 @@ def airflow_env(airflow_home: Path) -> dict[str, str]:
     }
 
 
-def start_dag_test(env: dict[str, str], airflow_home: Path, logical_date: datetime | None = None):
-    """Start one DAG run in a child process (a fresh metadata DB the first time); returns the Popen."""
+def prepare_airflow_home(env: dict[str, str], airflow_home: Path) -> dict[str, str]:
+    """A fresh metadata DB in ``airflow_home`` the first time; returns the child processes' environment."""
     airflow_home.mkdir(parents=True, exist_ok=True)
     child_env = {**os.environ, **env, **airflow_env(airflow_home)}
     if not (airflow_home / "airflow.db").exists():
@@ -46,6 +46,12 @@ def start_dag_test(env: dict[str, str], airflow_home: Path, logical_date: dateti
             capture_output=True,
             timeout=300,
         )
+    return child_env
+
+
+def start_dag_test(env: dict[str, str], airflow_home: Path, logical_date: datetime | None = None):
+    """Start one DAG run in a child process (a fresh metadata DB the first time); returns the Popen."""
+    child_env = prepare_airflow_home(env, airflow_home)
     argv = [sys.executable, "-m", "retailstream.orchestration.dag_test"]
     # The run's output goes to its log file, not a pipe: a caller that watches the run instead of reading
     # the pipe would block the run once the pipe's 64 KB buffer is full (a Spark task writes more).
@@ -64,7 +70,8 @@ def start_dag_test(env: dict[str, str], airflow_home: Path, logical_date: dateti
 
 
 def finish_dag_test(process: subprocess.Popen, airflow_home: Path, timeout: float = 1800) -> dict:
-    """Wait for a run started by ``start_dag_test``; returns {"run_id", "state", "tasks": {id: state}}."""
+    """Wait for a run started by ``start_dag_test``; returns {"run_id", "state", "tasks": {id: state},
+    "tries": {id: tries}, "seconds": the run's wall time}."""
     process.wait(timeout=timeout)
     log = airflow_home / "dag_test.log"
     with log.open() as run_log:
@@ -113,7 +120,9 @@ def main(logical_date: datetime) -> None:
     instances = dag_run.get_task_instances()
     tasks = {ti.task_id: str(ti.state) for ti in instances}
     tries = {ti.task_id: ti.try_number for ti in instances}
-    print(json.dumps({"state": str(dag_run.state), "run_id": dag_run.run_id, "tasks": tasks, "tries": tries}))
+    seconds = (dag_run.end_date - dag_run.start_date).total_seconds()  # the run's wall, as Airflow saw it
+    outcome = {"state": str(dag_run.state), "run_id": dag_run.run_id, "tasks": tasks, "tries": tries}
+    print(json.dumps({**outcome, "seconds": seconds}))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from retailstream.orchestration.airflow_api import AirflowClient
 from retailstream.orchestration.demo import DAG_ID, TRANSCRIPT
 from retailstream.orchestration.stages import safe_run_id
 from retailstream.settings import Settings, get_settings
+from retailstream.steps import NAMES
 from retailstream.walkthrough import pages, terminal, video, voice
 from retailstream.walkthrough.drill import PIPELINE as DRILL_PIPELINE
 from retailstream.walkthrough.drill import AlertDrill, DrillError
@@ -268,10 +269,18 @@ def redacted(text: str, url: str) -> str:
 
 
 def latest_demo_run(s: Settings) -> str:
-    """The newest successful run that `make demo` made: its report, notebooks and transcript exist."""
-    for run in AirflowClient(s).recent(f"/dags/{DAG_ID}/dagRuns", "dag_runs"):
+    """The newest successful run that `make demo` made: its report, notebooks and transcript exist, and
+    its tasks are today's steps (a run of an earlier release may have other task names)."""
+    client = AirflowClient(s)
+    for run in client.recent(f"/dags/{DAG_ID}/dagRuns", "dag_runs"):
         folder = s.reports_dir / safe_run_id(run["dag_run_id"])
-        if run["state"] == "success" and (folder / TRANSCRIPT).exists() and (folder / "notebooks").exists():
+        if (
+            run["state"] != "success"
+            or not (folder / TRANSCRIPT).exists()
+            or not (folder / "notebooks").exists()
+        ):
+            continue
+        if {t.task_id for t in client.task_states(DAG_ID, run["dag_run_id"])} >= set(NAMES):
             return run["dag_run_id"]
     raise WalkthroughError(
         f"no successful `{DAG_ID}` run made by `make demo` (with its transcript and notebooks in "
