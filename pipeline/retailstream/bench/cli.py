@@ -36,6 +36,6 @@ def bench(names: list[str] = typer.Argument(None, help="benchmarks to run (defau
         for goal in measured:
             met = goal.met(results)
             table.add_row(
-                goal.label, goal.before, f"{goal.measured(results):.1f}×", goal.goal, "yes" if met else "no"
+                goal.label, goal.before, goal.shown(goal.measured(results)), goal.goal, "yes" if met else "no"
             )
         Console(width=170).print(table)

@@ -71,7 +71,7 @@ def start_dag_test(env: dict[str, str], airflow_home: Path, logical_date: dateti
 
 def finish_dag_test(process: subprocess.Popen, airflow_home: Path, timeout: float = 1800) -> dict:
     """Wait for a run started by ``start_dag_test``; returns {"run_id", "state", "tasks": {id: state},
-    "tries": {id: tries}, "seconds": the run's wall time}."""
+    "tries": {id: tries}, "seconds": the run's wall time, "durations": {id: seconds}}."""
     process.wait(timeout=timeout)
     log = airflow_home / "dag_test.log"
     with log.open() as run_log:
@@ -120,9 +120,14 @@ def main(logical_date: datetime) -> None:
     instances = dag_run.get_task_instances()
     tasks = {ti.task_id: str(ti.state) for ti in instances}
     tries = {ti.task_id: ti.try_number for ti in instances}
-    seconds = (dag_run.end_date - dag_run.start_date).total_seconds()  # the run's wall, as Airflow saw it
+    # The run's wall as Airflow saw it: first task start → last task end (dag.test dates the run itself
+    # at its logical date).
+    started = [ti.start_date for ti in instances if ti.start_date]
+    ended = [ti.end_date for ti in instances if ti.end_date]
+    seconds = (max(ended) - min(started)).total_seconds() if started and ended else None
     outcome = {"state": str(dag_run.state), "run_id": dag_run.run_id, "tasks": tasks, "tries": tries}
-    print(json.dumps({**outcome, "seconds": seconds}))
+    durations = {ti.task_id: round(ti.duration or 0, 1) for ti in instances}
+    print(json.dumps({**outcome, "seconds": seconds, "durations": durations}))
 
 
 if __name__ == "__main__":

@@ -111,7 +111,10 @@ def query_checks(kind: str, names: Mapping[str, str]) -> list[QueryCheck]:
                 "holiday_flag_mixed",
                 "warning",
                 "rows of a week disagree on is_holiday (holidays are national); counts the week's rows",
-                f"SELECT COUNT(*) FROM {t} WHERE `week_date` IN ({mixed})",
+                # One grouping pass: MariaDB runs `WHERE week_date IN (<grouping>)` as a dependent
+                # subquery, over 11 minutes on 8.5M rows (the 20x bench) where this takes seconds.
+                f"SELECT COALESCE(SUM(n), 0) FROM (SELECT COUNT(*) AS n FROM {t} GROUP BY `week_date` "
+                "HAVING COUNT(DISTINCT `is_holiday`) > 1) w",
                 f"{mixed} ORDER BY `week_date` LIMIT {SAMPLE_SIZE}",
             )
         )
