@@ -149,7 +149,7 @@ def test_an_edit_of_the_mounted_code_reaches_the_next_run_without_a_rebuild(stac
     """The unemployment threshold of use case 4, changed on the host, is in the next report."""
     s, reports, code = stack
     images = subprocess.run(["docker", "images", "-q", "--no-trunc"], capture_output=True, text=True).stdout
-    questions = code / "retailstream" / "usecases" / "questions.py"
+    questions = code / "retailstream" / "stages" / "usecases" / "questions.py"
     questions.write_text(
         questions.read_text().replace("UNEMPLOYMENT_THRESHOLD = 8.0", "UNEMPLOYMENT_THRESHOLD = 7.5")
     )
