@@ -95,7 +95,7 @@ setup-python: $(VENV)/.synced
 $(VENV)/.synced: requirements.lock pyproject.toml
 	@command -v uv >/dev/null || python3 -m pip install -q 'uv==0.13.8'
 	@[ -x $(PY) ] || uv venv -q $(VENV) --python 3.11
-	uv pip sync -q --python $(PY) requirements.lock
+	uv pip sync -q --compile-bytecode --python $(PY) requirements.lock
 	uv pip install -q --python $(PY) --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name retailstream --display-name "RetailStream (Python 3.11)" >/dev/null
 	@touch $@

@@ -6,6 +6,8 @@ Stages ask here for a client instead of knowing where they run (native lab, comp
 from __future__ import annotations
 
 import json
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Literal
@@ -15,11 +17,23 @@ from retailstream.settings import Settings, get_settings
 RdsUser = Literal["root", "pipeline", "loader", "analyst", "hive"]
 
 
+_aws_clients: dict[tuple, object] = {}
+_aws_clients_lock = threading.Lock()
+
+
 def aws_client(service: str, settings: Settings | None = None):
+    """One client per service and endpoint for the process: building one parses the service's model
+    (a tenth of a second or more), and clients are thread-safe. Keyed by process id as well: a forked
+    child builds its own."""
     import boto3
 
     s = settings or get_settings()
-    return boto3.session.Session().client(service, **s.boto3_kwargs())
+    kwargs = s.boto3_kwargs()
+    key = (os.getpid(), service, *sorted(kwargs.items()))
+    with _aws_clients_lock:
+        if key not in _aws_clients:
+            _aws_clients[key] = boto3.session.Session().client(service, **kwargs)
+        return _aws_clients[key]
 
 
 def rds_credentials(user: RdsUser, settings: Settings | None = None) -> tuple[str, str]:

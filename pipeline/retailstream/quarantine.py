@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 from retailstream import clients
@@ -37,8 +38,15 @@ class Reject:
 
 def glue_rejects(s: Settings) -> Iterator[Reject]:
     s3 = clients.aws_client("s3", s)
-    for obj in iter_objects(s3, s.quarantine_bucket, ""):
-        for text in s3.get_object(Bucket=s.quarantine_bucket, Key=obj["Key"])["Body"].read().splitlines():
+    keys = [obj["Key"] for obj in iter_objects(s3, s.quarantine_bucket, "")]
+
+    def read(key: str) -> bytes:
+        return s3.get_object(Bucket=s.quarantine_bucket, Key=key)["Body"].read()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:  # one small object per raw file: latency-bound
+        bodies = list(pool.map(read, keys))
+    for body in bodies:
+        for text in body.splitlines():
             record = json.loads(text)
             rows = f" ({record['rows']} rows)" if record.get("rows") else ""
             yield Reject(

@@ -24,6 +24,11 @@ def suffix(lab, settings):
     yield name
     sandbox.drop_copies(name, settings)
     with clients.rds_cursor("pipeline") as cur:
+        cur.execute(
+            "DELETE r FROM consolidation_runs r JOIN consolidation_report c USING (run_id) "
+            "WHERE c.table_name LIKE %s",
+            (f"%{name}",),
+        )
         cur.execute("DELETE FROM consolidation_report WHERE table_name LIKE %s", (f"%{name}",))
 
 
@@ -62,6 +67,30 @@ def test_clean_tables_pass(suffix, settings):
         f"sales{suffix}": 3,
         f"store_traffic{suffix}": 2,
     }
+
+
+def test_unchanged_tables_reuse_the_last_runs_findings(suffix, settings):
+    _insert(suffix, stores=[(1, "A", 150_000)], sales=[(1, 1, FRIDAY, 10.0, True)])
+    first = consolidate(settings, suffix=suffix)
+    again = consolidate(settings, suffix=suffix)
+    assert not first.reused and again.reused
+    assert (again.run_id, again.results) == (first.run_id, sorted(first.results, key=_order))
+
+    # Any change to a checked table, here one value of one row, makes the next run scan again.
+    with clients.rds_cursor("pipeline") as cur:
+        cur.execute(f"UPDATE sales{suffix} SET weekly_sales = 11.0 WHERE store = 1")
+    changed = consolidate(settings, suffix=suffix)
+    assert not changed.reused and changed.run_id != first.run_id
+    with clients.rds_cursor("analyst") as cur:
+        cur.execute(
+            "SELECT COUNT(DISTINCT run_id) FROM consolidation_report WHERE table_name = %s",
+            (f"sales{suffix}",),
+        )
+        assert cur.fetchone()[0] == 2
+
+
+def _order(result):
+    return result.table, result.check
 
 
 def test_planted_defects_are_reported_per_check(suffix, settings):

@@ -27,6 +27,7 @@ from retailstream.emulation.glue_jobs import (
     wait_for,
 )
 from retailstream.s3util import S3Location, iter_objects
+from retailstream.stages.clean.merge import BOOKMARK
 from retailstream.stages.upload import upload_incoming
 
 
@@ -134,6 +135,11 @@ def test_rerun_writes_nothing_and_a_weekly_drop_merges_incrementally(settings, s
     assert again["Report"]["totals"]["files"] == 0
     assert again["Report"]["curated_objects"] == []
     assert listing(bucket, "curated") == before
+    # The runner saw that nothing changed since the bookmark and did not start the script for it.
+    log = S3Location.parse(again["LogLocation"])
+    output = clients.aws_client("s3").get_object(Bucket=log.bucket, Key=log.prefix)["Body"].read()
+    assert output == b"nothing new since the job bookmark: the script was not started\n"
+    assert again["Report"]["totals"]["reconciles"]
 
     s3 = clients.aws_client("s3")
     # a new week for store 1 and a resubmission (v3) correcting one key of an earlier month
@@ -310,6 +316,9 @@ def test_one_run_at_a_time_over_the_same_locations(settings, scope):
     with run_slot(arguments["--state_uri"] + "-elsewhere"):
         assert start_run(settings, arguments=arguments)["JobRunState"] == "SUCCEEDED"
 
+    # Without a bookmark the racing runs have work to do (a run with nothing new ends at once).
+    state = S3Location.parse(arguments["--state_uri"])
+    clients.aws_client("s3").delete_object(Bucket=state.bucket, Key=state.key(BOOKMARK))
     background = start_run(settings, arguments=arguments, wait=False)
     try:
         second = start_run(settings, arguments=arguments)

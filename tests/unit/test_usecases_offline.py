@@ -67,6 +67,32 @@ def test_report_renders_when_every_result_is_empty():
     assert "store_traffic — (no table)" in html
 
 
+def test_a_report_of_unchanged_results_takes_its_charts_from_the_cache(tmp_path, monkeypatch):
+    from retailstream.stages.usecases import charts
+    from retailstream.stages.usecases.report import CHART_CACHE, write_report
+
+    manifest = {
+        "run_id": "cached",
+        "database": "nowhere",
+        "created_at": "2026-01-01T00:00:00+00:00",
+        "has_store_traffic": False,
+        "input_rows": {"sales": 0, "stores": 0, "features": 0, "store_traffic": None},
+        "tables": {name: {"rows": 0, "rds_table": f"retail_reports.{name}"} for name in empty_results()},
+    }
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir(), second.mkdir()
+    write_report(first, manifest, empty_results())
+    assert len(list((tmp_path / CHART_CACHE).glob("*.json"))) == 10
+
+    def no_drawing(number, frame):
+        raise AssertionError(f"use case {number} was drawn again")
+
+    monkeypatch.setattr(charts, "section", no_drawing)
+    write_report(second, manifest, empty_results())
+    for name in ("report.html", "findings.json"):
+        assert (second / name).read_bytes() == (first / name).read_bytes()
+
+
 def test_rds_ddl_follows_the_arrow_types_and_the_key():
     table = pa.table(
         {

@@ -161,6 +161,8 @@ def execute_run(run_id: str, settings: Settings | None = None) -> dict:
 
 
 def _execute(run: dict, job: dict, merged: dict, where: S3Location, s3, s: Settings) -> dict:
+    from retailstream.stages.clean.merge import Locations, idle_report, nothing_new, write_report
+
     run_id = run["Id"]
     script = S3Location.parse(job["Command"]["ScriptLocation"])
     began = time.monotonic()
@@ -177,19 +179,26 @@ def _execute(run: dict, job: dict, merged: dict, where: S3Location, s3, s: Setti
         ]
         if missing:
             _refuse(run, where, s3, f"--extra-py-files {', '.join(missing)} not found")
-        path.write_bytes(body)
-        command = [sys.executable, str(path), "--JOB_NAME", s.glue_job_name, "--JOB_RUN_ID", run_id]
-        for name, value in merged.items():
-            if name.startswith("--") and name[2:] in _SCRIPT_ARGUMENTS:
-                command += [name, value]
-        try:
-            done = subprocess.run(
-                command, capture_output=True, text=True, timeout=job.get("Timeout", TIMEOUT_MINUTES) * 60
-            )
-            state = "SUCCEEDED" if done.returncode == 0 else "FAILED"
-            output = done.stdout + done.stderr
-        except subprocess.TimeoutExpired as expired:
-            state, output = "TIMEOUT", f"{expired.stdout or ''}{expired.stderr or ''}"
+        locations = Locations(*(S3Location.parse(merged[f"--{name}"]) for name in _SCRIPT_ARGUMENTS))
+        if nothing_new(locations, s3, s):
+            # The script would list, compare with its bookmark and stop: conclude that here, without
+            # starting an interpreter (the weekly run with nothing new is the common one).
+            write_report(s3, locations, run_id, idle_report(locations, run_id))
+            state, output = "SUCCEEDED", "nothing new since the job bookmark: the script was not started\n"
+        else:
+            path.write_bytes(body)
+            command = [sys.executable, str(path), "--JOB_NAME", s.glue_job_name, "--JOB_RUN_ID", run_id]
+            for name, value in merged.items():
+                if name.startswith("--") and name[2:] in _SCRIPT_ARGUMENTS:
+                    command += [name, value]
+            try:
+                done = subprocess.run(
+                    command, capture_output=True, text=True, timeout=job.get("Timeout", TIMEOUT_MINUTES) * 60
+                )
+                state = "SUCCEEDED" if done.returncode == 0 else "FAILED"
+                output = done.stdout + done.stderr
+            except subprocess.TimeoutExpired as expired:
+                state, output = "TIMEOUT", f"{expired.stdout or ''}{expired.stderr or ''}"
         log_key = where.key("output.log")
         s3.put_object(Bucket=where.bucket, Key=log_key, Body=output.encode())
         run.update(

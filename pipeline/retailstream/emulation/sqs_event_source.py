@@ -287,7 +287,7 @@ def drain(
             if time.monotonic() - began > timeout:
                 raise DrainTimeout(f"{s.events_queue} still holds {depth} after {timeout:.0f}s")
             if not consume or quiet:
-                time.sleep(0.5)
+                time.sleep(0.25)
         _loaded_since(s, since, keys, run)
         run.details["consumed_here"] = consume
         run.details["dlq_messages"] = sum(runner.depth(runner.dlq_url).values())

@@ -243,6 +243,8 @@ def airflow_env(s: Settings, layout: LabLayout) -> dict[str, str]:
         # A restarted scheduler takes over the dead one's tasks only once that one has missed its health
         # check (30 s); look again every 20 s instead of every 5 minutes so the run goes on promptly.
         "AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": "20",
+        # An idle loop sleeps 1 s by default, and each task of the DAG's chain waits for the next loop.
+        "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.25",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(layout.logs / "airflow"),
         "AIRFLOW__METRICS__STATSD_ON": "True",
         "AIRFLOW__METRICS__STATSD_HOST": s.statsd_host,
@@ -254,6 +256,7 @@ def airflow_env(s: Settings, layout: LabLayout) -> dict[str, str]:
 
 def airflow_database(s: Settings, layout: LabLayout) -> None:
     env = airflow_env(s, layout)
+    compile_package()
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
     write_private(
         layout.conf / "airflow-passwords.json",
@@ -267,6 +270,15 @@ def airflow_database(s: Settings, layout: LabLayout) -> None:
         _run([str(VENV_BIN / "airflow"), "db", "migrate"], layout.logs / "airflow-migrate.log", env=env)
         marker.write_text(wanted)
     (Path(env["AIRFLOW_HOME"]) / "airflow.db").chmod(0o600)  # its users and connections: the owner's alone
+
+
+def compile_package() -> None:
+    """Byte-compile the pipeline package (the venv is compiled at install): with PYTHONDONTWRITEBYTECODE
+    set, as in the stack's image and on these machines, every Airflow task would otherwise compile it
+    again in its fresh interpreter. Best effort: on a read-only mount the tasks compile as before."""
+    import compileall
+
+    compileall.compile_dir(Path(__file__).resolve().parents[1], quiet=2)
 
 
 # --- monitoring ------------------------------------------------------------------------------------

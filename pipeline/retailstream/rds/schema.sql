@@ -106,6 +106,16 @@ CREATE TABLE IF NOT EXISTS consolidation_report (
   KEY idx_consolidation_table (table_name, checked_at)
 ) ENGINE=InnoDB;
 
+-- Each consolidation run and what it checked: the checked tables' CHECKSUM TABLE values and the checks'
+-- SQL, hashed. A run over unchanged tables with the same checks reuses the latest such run's findings.
+CREATE TABLE IF NOT EXISTS consolidation_runs (
+  run_id       CHAR(32)          NOT NULL,
+  checked_at   TIMESTAMP(3)      NOT NULL,
+  fingerprint  CHAR(64)          NOT NULL COMMENT 'sha256 of the tables'' checksums and the checks',
+  PRIMARY KEY (run_id),
+  KEY idx_consolidation_runs_fingerprint (fingerprint, checked_at)
+) ENGINE=InnoDB;
+
 -- Incremental RDS → Hive transfers: per Hive target, where the next import window starts on the
 -- source's updated_at. Saved only after the target table was published.
 CREATE TABLE IF NOT EXISTS transfer_watermarks (

@@ -37,7 +37,7 @@ def main(argv: list[str]) -> dict:
     from retailstream import clients
     from retailstream.s3util import S3Location
     from retailstream.settings import get_settings
-    from retailstream.stages.clean.merge import Locations, clean_merge
+    from retailstream.stages.clean.merge import Locations, clean_merge, write_report
 
     options = resolve_options(argv)
     settings = get_settings()
@@ -49,12 +49,7 @@ def main(argv: list[str]) -> dict:
         )
     )
     report = clean_merge(locations, options["JOB_RUN_ID"], s3, settings)
-    s3.put_object(
-        Bucket=locations.state.bucket,
-        Key=locations.state.key("runs", options["JOB_RUN_ID"], "report.json"),
-        Body=json.dumps(report, indent=1).encode(),
-        ContentType="application/json",
-    )
+    write_report(s3, locations, options["JOB_RUN_ID"], report)
     print(json.dumps(report["totals"]))
     return report
 

@@ -190,13 +190,22 @@ def clean_merge(locations: Locations, run_id: str, s3, s: Settings) -> dict:
                 "run_id": run_id,
                 "partitions": [list(partition) for partition in _partitions_of(kind, p.valid)],
             }
+    report = _report(run_id, locations, counts, written, removed, quarantine_objects)
+    if report["totals"]["files"] or report["totals"]["files_retracted"] or bookmark.get("objects") != seen:
+        _write_json(s3, locations.state.bucket, locations.state.key(BOOKMARK), {"objects": seen})
+    if not report["totals"]["reconciles"]:
+        raise RuntimeError(f"run {run_id} does not reconcile: {report['totals']}")
+    return report
+
+
+def _report(run_id, locations, counts, written, removed, quarantine_objects) -> dict:
     totals = DatasetCounts(
         **{
             name: sum(getattr(c, name) for c in counts.values())
             for name in DatasetCounts.__dataclass_fields__
         }
     )
-    report = {
+    return {
         "run_id": run_id,
         "locations": {
             name: getattr(locations, name).uri() for name in ("raw", "curated", "quarantine", "state")
@@ -207,11 +216,35 @@ def clean_merge(locations: Locations, run_id: str, s3, s: Settings) -> dict:
         "removed_objects": removed,
         "quarantine_objects": quarantine_objects,
     }
-    if totals.files or totals.files_retracted or bookmark.get("objects") != seen:
-        _write_json(s3, locations.state.bucket, locations.state.key(BOOKMARK), {"objects": seen})
-    if not totals.reconciles():
-        raise RuntimeError(f"run {run_id} does not reconcile: {report['totals']}")
-    return report
+
+
+def nothing_new(locations: Locations, s3, s: Settings) -> bool:
+    """Whether a run would find nothing to do: the bookmark (of this job version) lists exactly the raw
+    objects there are now, each with the ETag it had. Such a run reads and writes nothing."""
+    bookmark = _read_json(s3, locations.state.bucket, locations.state.key(BOOKMARK)) or {}
+    seen = bookmark.get("objects", {})
+    if not seen or any("partitions" not in entry for entry in seen.values()):
+        return False
+    listed = {key: f.etag for kind in ORDER for key, f in _listing(s3, locations, s, kind).items()}
+    return listed == {key: entry["etag"] for key, entry in seen.items()}
+
+
+def idle_report(locations: Locations, run_id: str) -> dict:
+    """The report of a run that found nothing new (what ``clean_merge`` returns for one)."""
+    return _report(run_id, locations, {kind: DatasetCounts() for kind in ORDER}, [], [], [])
+
+
+def report_key(locations: Locations, run_id: str) -> str:
+    return locations.state.key("runs", run_id, "report.json")
+
+
+def write_report(s3, locations: Locations, run_id: str, report: dict) -> None:
+    s3.put_object(
+        Bucket=locations.state.bucket,
+        Key=report_key(locations, run_id),
+        Body=json.dumps(report, indent=1).encode(),
+        ContentType="application/json",
+    )
 
 
 def _listing(s3, locations: Locations, s: Settings, kind: str) -> dict[str, RawFile]:
