@@ -43,6 +43,17 @@ def empty_results() -> dict[str, pa.Table]:
     return tables
 
 
+def empty_manifest(run_id: str) -> dict:
+    return {
+        "run_id": run_id,
+        "database": "nowhere",
+        "created_at": "2026-01-01T00:00:00+00:00",
+        "has_store_traffic": False,
+        "input_rows": {"sales": 0, "stores": 0, "features": 0, "store_traffic": None},
+        "tables": {name: {"rows": 0, "rds_table": f"retail_reports.{name}"} for name in empty_results()},
+    }
+
+
 def test_every_use_case_documents_its_columns():
     for case in questions.USE_CASES:
         doc = case.compute.__doc__
@@ -53,14 +64,7 @@ def test_every_use_case_documents_its_columns():
 
 
 def test_report_renders_when_every_result_is_empty():
-    manifest = {
-        "run_id": "empty",
-        "database": "nowhere",
-        "created_at": "2026-01-01T00:00:00+00:00",
-        "has_store_traffic": False,
-        "input_rows": {"sales": 0, "stores": 0, "features": 0, "store_traffic": None},
-        "tables": {name: {"rows": 0, "rds_table": f"retail_reports.{name}"} for name in empty_results()},
-    }
+    manifest = empty_manifest("empty")
     html = render_html(manifest, empty_results())
     assert html.count('src="data:image/png;base64,') == 10
     assert "This dataset has no customer-visit data" in html
@@ -71,14 +75,7 @@ def test_a_report_of_unchanged_results_takes_its_charts_from_the_cache(tmp_path,
     from retailstream.stages.usecases import charts
     from retailstream.stages.usecases.report import CHART_CACHE, write_report
 
-    manifest = {
-        "run_id": "cached",
-        "database": "nowhere",
-        "created_at": "2026-01-01T00:00:00+00:00",
-        "has_store_traffic": False,
-        "input_rows": {"sales": 0, "stores": 0, "features": 0, "store_traffic": None},
-        "tables": {name: {"rows": 0, "rds_table": f"retail_reports.{name}"} for name in empty_results()},
-    }
+    manifest = empty_manifest("cached")
     first, second = tmp_path / "first", tmp_path / "second"
     first.mkdir(), second.mkdir()
     write_report(first, manifest, empty_results())
