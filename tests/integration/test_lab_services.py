@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -111,6 +112,31 @@ def test_hdfs_webhdfs_and_spark_over_rpc(spark, settings):
     finally:
         client.delete(path.rsplit("/", 1)[0], recursive=True)
     assert client.status(settings.hdfs_warehouse_dir)["type"] == "DIRECTORY"
+
+
+THRIFT_SERVER_CLASS = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
+
+
+def test_spark_jvms_start_from_the_class_archive(lab, spark, settings):
+    """`make setup` (natively) and the stack's image write the Spark class-data archive, and the JVMs map
+    it: the JVM ignores an archive made with another class path without a word, so only this shows it."""
+    from pathlib import Path
+
+    from retailstream.spark import class_archive
+
+    archive = class_archive(settings)
+    assert archive.exists(), f"no class archive at {archive}: `make setup` writes it"
+    driver = spark._jvm.java.lang.ProcessHandle.current().pid()
+    assert str(archive) in Path(f"/proc/{driver}/maps").read_text(), "the tests' Spark driver"
+    if settings.lab == "native":  # in the stack the Thrift server runs in a container of its own
+        servers = []
+        for pid in lab.process_tree():
+            with contextlib.suppress(psutil.Error):  # a process that ended meanwhile
+                process = psutil.Process(pid)
+                if process.name() == "java" and THRIFT_SERVER_CLASS in process.cmdline():
+                    servers.append(pid)
+        (thriftserver,) = servers
+        assert str(archive) in Path(f"/proc/{thriftserver}/maps").read_text(), "the Spark Thrift server"
 
 
 def test_hiveserver2_and_spark_share_the_metastore(spark, settings):

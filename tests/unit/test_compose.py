@@ -68,10 +68,12 @@ def test_the_images_are_built_once_from_the_runtime_dockerfile_on_debian_slim(co
         assert f"{target.upper()}_IMAGE := {image}" in makefile
     for name, svc in _runtime(compose).items():
         assert "build" not in svc and svc["pull_policy"] == "never", name
-    # Debian 12 everywhere (an arm64 build passes an arm64 BASE), the tools on the runtime
+    # Debian 12 everywhere (an arm64 build passes an arm64 BASE); the runtime and the stage that makes
+    # Spark's class archive on the engines stage (the archive is valid for its JDK and jars only), the
+    # tools on the runtime
     text = DOCKERFILE.read_text()
     bases = re.findall(r"^FROM (?:--platform=\S+ )?(\S+)", text, flags=re.M)
-    assert set(bases) == {"${BASE}", "${BUILD_BASE}", "runtime"}
+    assert set(bases) == {"${BASE}", "${BUILD_BASE}", "engines", "runtime"}
     assert set(re.findall(r"^ARG \w*BASE=(\S+)", text, flags=re.M)) == {"debian:bookworm-slim"}
 
 

@@ -55,7 +55,7 @@ def status() -> None:
         )
     console.print(table)
     total = sum(r.rss_mb for r in rows)
-    console.print(f"total resident memory: {total / 1024:.2f} GB")
+    console.print(f"total resident memory: {total / 1024:.2f} GiB")
     if not all(r.healthy for r in rows):
         raise typer.Exit(1)
 
@@ -77,6 +77,14 @@ def clean() -> None:
     """Stop the lab and wipe its state (keeps downloaded jars)."""
     _lab().clean()
     console.print("lab state wiped")
+
+
+@app.command("class-archive")
+def class_archive() -> None:
+    """Write the Spark drivers' class-data archive for this Spark and JDK (`make setup` runs it)."""
+    from retailstream.spark import build_class_archive
+
+    console.print(f"Spark class archive: {build_class_archive()}")
 
 
 @app.command("run-service")
