@@ -135,7 +135,8 @@ $(LAB)/bin/.built: pipeline/setup/go-tools.txt
 	for tool in $(GO_TOOLS); do GOBIN=$(abspath $(LAB))/bin $(GO) install "$$tool" || exit 1; done
 	@touch $@
 
-$(LAB)/.secrets: setup-python
+# Again when settings.py changes: a release may add a generated secret.
+$(LAB)/.secrets: setup-python pipeline/retailstream/settings.py
 	@mkdir -p $(LAB)
 	@$(RS) secrets
 	@touch $@

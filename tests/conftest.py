@@ -86,6 +86,20 @@ def native_lab(lab, settings):
 
 
 @pytest.fixture(scope="session")
+def demo_run(lab, settings) -> str:
+    """The latest run `make demo` made through the scheduler, with its transcript and executed notebooks
+    (else the demo runs now)."""
+    from retailstream.orchestration.demo import run_demo
+    from retailstream.walkthrough.recorder import WalkthroughError, latest_demo_run
+
+    try:
+        return latest_demo_run(settings)
+    except WalkthroughError:
+        assert run_demo(settings) == 0
+        return latest_demo_run(settings)
+
+
+@pytest.fixture(scope="session")
 def spark(lab):
     from retailstream.spark import get_spark
 

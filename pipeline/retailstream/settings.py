@@ -29,6 +29,7 @@ GENERATED_SECRETS = (
     "rds_hive_password",
     "airflow_admin_password",
     "airflow_jwt_secret",
+    "airflow_db_password",
     "jupyter_token",
     "grafana_admin_password",
 )
@@ -156,6 +157,13 @@ class Settings(BaseSettings):
     airflow_admin_user: str = "admin"
     airflow_admin_password: SecretStr = SecretStr("")
     airflow_jwt_secret: SecretStr = SecretStr("")
+    # Airflow's metadata database: PostgreSQL, its own database and owner (port 5433: a laptop's own
+    # PostgreSQL keeps 5432).
+    airflow_db_host: str = "127.0.0.1"
+    airflow_db_port: int = 5433
+    airflow_db_name: str = "airflow"
+    airflow_db_user: str = "airflow"
+    airflow_db_password: SecretStr = SecretStr("")
 
     # --- monitoring ---------------------------------------------------------------------------------
     prometheus_host: str = "127.0.0.1"
@@ -250,6 +258,17 @@ class Settings(BaseSettings):
     @property
     def airflow_url(self) -> str:
         return f"http://{self.airflow_host}:{self.airflow_port}"
+
+    @property
+    def airflow_db_url(self) -> str:
+        """Airflow's SQLAlchemy URL (psycopg2; Airflow derives its asyncpg URL from it)."""
+        from urllib.parse import quote
+
+        password = quote(self.secret("airflow_db_password"), safe="")
+        return (
+            f"postgresql+psycopg2://{self.airflow_db_user}:{password}@{self.airflow_db_host}:"
+            f"{self.airflow_db_port}/{self.airflow_db_name}"
+        )
 
     @property
     def statsd_exporter_url(self) -> str:

@@ -31,7 +31,7 @@ def test_files_holding_credentials_are_the_owners_alone(native_lab, settings):
     layout = native_lab.layout
     for path in (
         settings.home / ".env",
-        layout.data / "airflow" / "airflow.db",
+        layout.postgres_data,  # Airflow's metadata, its users and connections among it
         layout.conf / "airflow-passwords.json",
         layout.conf / "supervisord.conf",
         layout.conf / "hive" / "hive-site.xml",

@@ -119,7 +119,7 @@ def test_prometheus_scrapes_every_exporter_and_every_engine_is_up(lab, settings)
     up = _wait(f"every scrape target up ({sorted(jobs)})", targets_up, 45)
     assert jobs <= set(up)
 
-    engines = {"rds", "s3", "hdfs_namenode", "hdfs_datanode", "hive_metastore", "hiveserver2"}
+    engines = {"rds", "s3", "hdfs_namenode", "hdfs_datanode", "hive_metastore", "hiveserver2", "airflow_db"}
     health = {r["metric"]["service"]: r["value"][1] for r in _query(settings, "retailstream_service_up")}
     assert engines <= set(health)
     assert {service for service in engines if health[service] != "1"} == set()

@@ -11,7 +11,6 @@ import socket
 import pytest
 import requests
 
-from retailstream.orchestration.demo import run_demo
 from retailstream.settings import Settings
 from retailstream.walkthrough import video
 from retailstream.walkthrough.pages import HEIGHT, WIDTH
@@ -20,7 +19,6 @@ from retailstream.walkthrough.recorder import (
     Scene,
     WalkthroughError,
     capture,
-    latest_demo_run,
     record,
 )
 from retailstream.walkthrough.script import load_script
@@ -29,16 +27,6 @@ from retailstream.walkthrough.script import load_script
 def png_size(data: bytes) -> tuple[int, int]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-
-
-@pytest.fixture(scope="module")
-def demo_run(lab, settings) -> str:
-    """The latest run `make demo` made, with its transcript and executed notebooks (else run the demo)."""
-    try:
-        return latest_demo_run(settings)
-    except WalkthroughError:
-        assert run_demo(settings) == 0
-        return latest_demo_run(settings)
 
 
 def test_walkthrough_is_a_narrated_video_of_checked_pages(settings, demo_run, tmp_path):

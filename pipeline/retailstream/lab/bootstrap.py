@@ -215,6 +215,90 @@ def hive_database(s: Settings, layout: LabLayout) -> None:
         conn.close()
 
 
+# --- PostgreSQL (Airflow's metadata database) --------------------------------------------------------
+
+
+def postgres_bin(program: str) -> str:
+    """A PostgreSQL server program: Debian keeps them out of PATH, one folder per major version."""
+    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{program}"), key=lambda p: int(p.parts[-3]))
+    return str(found[-1]) if found else program
+
+
+def as_postgres_user(cmd: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: as root, the command runs as the ``postgres`` user (setpriv
+    execs it, so supervisord and the container's init signal the server itself)."""
+    if os.geteuid() != 0:
+        return cmd
+    return ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--", *cmd]
+
+
+def postgres_datadir(s: Settings, layout: LabLayout) -> None:
+    """initdb once; the access rules on every start: the server's own user over its socket (a folder
+    only that user and root may enter), and Airflow's user to Airflow's database, by password, over TCP.
+    Nothing else may connect."""
+    import shutil
+
+    datadir = layout.postgres_data
+    datadir.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        shutil.chown(datadir, "postgres", "postgres")
+    datadir.chmod(0o700)
+    if not (datadir / "PG_VERSION").exists():
+        _run(
+            as_postgres_user(
+                [
+                    postgres_bin("initdb"),
+                    "-D",
+                    str(datadir),
+                    "-U",
+                    "postgres",
+                    "-E",
+                    "UTF8",
+                    "--no-locale",
+                    "--auth-local=trust",
+                    "--auth-host=reject",
+                ]
+            ),
+            layout.logs / "postgres-initdb.log",
+        )
+    rules = (
+        "# Written by `retailstream lab` on every start (bootstrap.postgres_datadir).\n"
+        "local all postgres trust\n"
+        f"host {s.airflow_db_name} {s.airflow_db_user} all scram-sha-256\n"
+    )
+    hba = datadir / "pg_hba.conf"
+    hba.write_text(rules)
+    if os.geteuid() == 0:
+        shutil.chown(hba, "postgres", "postgres")
+
+
+def postgres_accounts(s: Settings, layout: LabLayout) -> None:
+    """Airflow's database and its owner, with the password from .env (set again on every start, so a
+    changed .env takes effect); the owner has no other rights."""
+    import psycopg2
+    from psycopg2 import sql
+
+    conn = psycopg2.connect(
+        host=str(layout.postgres_data), port=s.airflow_db_port, user="postgres", dbname="postgres"
+    )
+    conn.autocommit = True  # CREATE DATABASE cannot run in a transaction
+    try:
+        with conn.cursor() as cur:
+            user, database = sql.Identifier(s.airflow_db_user), sql.Identifier(s.airflow_db_name)
+            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (s.airflow_db_user,))
+            verb = "ALTER" if cur.fetchone() else "CREATE"
+            cur.execute(
+                sql.SQL(verb + " ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD %s").format(user),
+                (s.secret("airflow_db_password"),),
+            )
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (s.airflow_db_name,))
+            if not cur.fetchone():
+                cur.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(database, user))
+            cur.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(database))
+    finally:
+        conn.close()
+
+
 # --- Airflow ---------------------------------------------------------------------------------------
 
 
@@ -227,7 +311,7 @@ def airflow_env(s: Settings, layout: LabLayout) -> dict[str, str]:
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": "2",  # two cores; each LocalExecutor worker holds ~150 MB
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": s.airflow_db_url,
         "AIRFLOW__API__HOST": s.bind_host,
         "AIRFLOW__API__PORT": str(s.airflow_port),
         "AIRFLOW__API__BASE_URL": s.airflow_url,
@@ -264,12 +348,31 @@ def airflow_database(s: Settings, layout: LabLayout) -> None:
     )
     from importlib.metadata import version
 
+    # Migrated for this Airflow on this database (a lab from before kept its metadata in SQLite).
     marker = Path(env["AIRFLOW_HOME"]) / ".migrated"
-    wanted = version("apache-airflow")
-    if not (marker.exists() and marker.read_text() == wanted):
+    wanted = f"{version('apache-airflow')} postgresql {s.airflow_db_host}:{s.airflow_db_port}"
+    if not (marker.exists() and marker.read_text() == wanted and _airflow_schema_present(s)):
         _run([str(VENV_BIN / "airflow"), "db", "migrate"], layout.logs / "airflow-migrate.log", env=env)
         marker.write_text(wanted)
-    (Path(env["AIRFLOW_HOME"]) / "airflow.db").chmod(0o600)  # its users and connections: the owner's alone
+    (Path(env["AIRFLOW_HOME"]) / "airflow.db").unlink(missing_ok=True)  # the SQLite database of old labs
+
+
+def _airflow_schema_present(s: Settings) -> bool:
+    """Whether Airflow's database holds its schema (its volume may be newer than Airflow's home)."""
+    import psycopg2
+
+    with (
+        psycopg2.connect(
+            host=s.airflow_db_host,
+            port=s.airflow_db_port,
+            user=s.airflow_db_user,
+            password=s.secret("airflow_db_password"),
+            dbname=s.airflow_db_name,
+        ) as conn,
+        conn.cursor() as cur,
+    ):
+        cur.execute("SELECT to_regclass('alembic_version') IS NOT NULL")
+        return cur.fetchone()[0]
 
 
 def compile_package() -> None:

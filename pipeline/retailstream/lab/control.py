@@ -235,7 +235,14 @@ class Lab:
     def clean(self) -> None:
         """Stop the lab and wipe its state (data, logs, rendered configs); keep the fetched jars."""
         self.down()
-        for path in (self.layout.data, self.layout.logs, self.layout.run, self.layout.conf):
+        # PostgreSQL's data is outside the lab's folder when the postgres user cannot enter it.
+        for path in (
+            self.layout.postgres_data,
+            self.layout.data,
+            self.layout.logs,
+            self.layout.run,
+            self.layout.conf,
+        ):
             shutil.rmtree(path, ignore_errors=True)
 
 

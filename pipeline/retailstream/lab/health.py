@@ -56,6 +56,30 @@ def mariadb(s: Settings) -> None:
                 raise Unhealthy(f"SELECT 1 as {user} returned something else")
 
 
+def postgres(s: Settings) -> None:
+    """SELECT 1 over TCP as Airflow's user, in Airflow's database."""
+    import psycopg2
+
+    try:
+        conn = psycopg2.connect(
+            host=s.airflow_db_host,
+            port=s.airflow_db_port,
+            user=s.airflow_db_user,
+            password=s.secret("airflow_db_password"),
+            dbname=s.airflow_db_name,
+            connect_timeout=5,
+        )
+    except psycopg2.Error as exc:
+        raise Unhealthy(f"connect as {s.airflow_db_user}: {str(exc).strip()}") from exc
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1")
+            if cur.fetchone() != (1,):
+                raise Unhealthy(f"SELECT 1 as {s.airflow_db_user} returned something else")
+    finally:
+        conn.close()
+
+
 def moto(s: Settings) -> None:
     """S3 ListBuckets against the emulator."""
     try:

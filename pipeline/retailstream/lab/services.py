@@ -43,6 +43,7 @@ class Service:
     # buckets, queues and Glue catalog when it dies): then supervisord runs the service through
     # `retailstream lab run-service`, as a container does.
     ready_after_restart: bool = False
+    stop_signal: str = "TERM"
 
     def program(self) -> list[str]:
         """The command supervisord runs."""
@@ -78,6 +79,18 @@ def _debian_version(package: str) -> str:
         ["dpkg-query", "-W", "-f=${Version}", package], capture_output=True, text=True, check=False
     ).stdout
     return out.split(":")[-1].split("+")[0].split("-")[0] or "?"
+
+
+def _postgres_version() -> str:
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            [bootstrap.postgres_bin("postgres"), "--version"], capture_output=True, text=True, check=False
+        ).stdout  # "postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"
+    except FileNotFoundError:
+        return "?"
+    return out.split(")")[1].split()[0] if ")" in out else "?"
 
 
 def _go_tool_version(s: Settings, name: str) -> str:
@@ -209,12 +222,44 @@ def build_services(s: Settings, layout: LabLayout) -> list[Service]:
             start_timeout=120,
         ),
         Service(
+            name="postgres",
+            command=bootstrap.as_postgres_user(
+                [
+                    bootstrap.postgres_bin("postgres"),
+                    "-D",
+                    str(layout.postgres_data),
+                    "-c",
+                    f"listen_addresses={host}",
+                    "-p",
+                    str(s.airflow_db_port),
+                    "-c",
+                    f"unix_socket_directories={layout.postgres_data}",
+                    # Sized for Airflow on a laptop: a scheduler, a DAG processor, an API server and
+                    # two LocalExecutor workers hold a few connections each.
+                    "-c",
+                    "max_connections=60",
+                    "-c",
+                    "shared_buffers=32MB",
+                    "-c",
+                    "log_line_prefix=%m [%p] ",
+                ]
+            ),
+            ports=(s.airflow_db_port,),
+            check=health.postgres,
+            version="PostgreSQL " + _postgres_version(),
+            ui=f"postgresql://{s.airflow_db_host}:{s.airflow_db_port}/{s.airflow_db_name}",
+            prepare=bootstrap.postgres_datadir,
+            ready=bootstrap.postgres_accounts,
+            stop_signal="INT",  # fast shutdown: TERM (smart) would wait for Airflow's pooled connections
+        ),
+        Service(
             name="airflow-api",
             command=[str(VENV_BIN / "airflow"), "api-server", "--host", host, "--port", str(s.airflow_port)],
             ports=(s.airflow_port,),
             check=health.airflow_api,
             version="Airflow " + _package_version("apache-airflow"),
             ui=s.airflow_url,
+            after=("postgres",),
             env=airflow_env,
             prepare=bootstrap.airflow_database,
             start_timeout=120,
@@ -397,6 +442,7 @@ def supervisor_config(services: list[Service], layout: LabLayout) -> str:
                 "startsecs=2",
                 "startretries=1",
                 "stopwaitsecs=30",
+                f"stopsignal={svc.stop_signal}",
                 # Process groups: spark-submit and airflow fork children that must die with the parent.
                 "stopasgroup=true",
                 "killasgroup=true",

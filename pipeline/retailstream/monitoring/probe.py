@@ -38,6 +38,7 @@ PROBES: dict[str, Callable[[Settings], None]] = {
     "hdfs_datanode": health.datanode,
     "hive_metastore": health.metastore,
     "hiveserver2": health.hiveserver2,
+    "airflow_db": health.postgres,
     "airflow_api": health.airflow_api,
     "airflow_scheduler": health.airflow_scheduler,
     "airflow_dag_processor": health.airflow_dag_processor,

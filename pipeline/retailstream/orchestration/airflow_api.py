@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 import requests
 
@@ -18,6 +19,8 @@ class TaskState:
     state: str | None
     try_number: int
     duration: float | None
+    start_date: datetime | None = None
+    end_date: datetime | None = None
 
 
 class AirflowClient:
@@ -91,7 +94,15 @@ class AirflowClient:
     def task_states(self, dag_id: str, run_id: str) -> list[TaskState]:
         items = self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
         return [
-            TaskState(i["task_id"], i["state"], i.get("try_number") or 0, i.get("duration")) for i in items
+            TaskState(
+                i["task_id"],
+                i["state"],
+                i.get("try_number") or 0,
+                i.get("duration"),
+                _instant(i.get("start_date")),
+                _instant(i.get("end_date")),
+            )
+            for i in items
         ]
 
     def follow(self, dag_id: str, run_id: str, on_update=None, timeout: float = 1800, poll: float = 2) -> str:
@@ -111,3 +122,7 @@ class AirflowClient:
                 return state
             time.sleep(poll)
         raise TimeoutError(f"DAG run {dag_id}/{run_id} did not finish within {timeout:.0f}s")
+
+
+def _instant(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
