@@ -101,7 +101,7 @@ $(VENV)/.synced: requirements.lock pyproject.toml
 	@touch $@
 
 setup-jvm: $(LAB)/jars/.resolved $(LAB)/jars/.sqoop-resolved $(LAB)/jars/classes/LoopbackMetaStore.class \
-	$(LAB)/jars/cds/.built
+	$(LAB)/jars/classes/MapOnlyShuffle.class $(LAB)/jars/cds/.built
 
 # The Spark drivers' class-data archive: a Spark JVM starts ≈ 5 s sooner with it (see spark.class_archive).
 # Idempotent: it returns at once when the archive for this JDK and these jars exists.
@@ -126,6 +126,11 @@ $(LAB)/jars/.sqoop-resolved: pipeline/setup/sqoop-pom.xml
 $(LAB)/jars/classes/LoopbackMetaStore.class: pipeline/setup/java/LoopbackMetaStore.java $(VENV)/.synced
 	@mkdir -p $(dir $@)
 	javac -nowarn -d $(dir $@) -cp "$$($(PY) -c 'import pyspark,os;print(os.path.dirname(pyspark.__file__))')/jars/*" $<
+
+# The NodeManager's shuffle service without a port of its own (see the comment in its source).
+$(LAB)/jars/classes/MapOnlyShuffle.class: pipeline/setup/java/MapOnlyShuffle.java $(LAB)/jars/.resolved
+	@mkdir -p $(dir $@)
+	javac -nowarn -d $(dir $@) -cp "$(LAB)/jars/lib/*" $<
 
 setup-go: $(LAB)/bin/.built
 

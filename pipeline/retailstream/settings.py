@@ -128,6 +128,25 @@ class Settings(BaseSettings):
     hdfs_staging_dir: str = "/retail/staging"
     hdfs_warehouse_dir: str = "/retail/warehouse"
 
+    # --- YARN ---------------------------------------------------------------------------------------
+    yarn_resourcemanager_host: str = "127.0.0.1"
+    yarn_resourcemanager_port: int = 8032  # clients submit applications here
+    yarn_scheduler_port: int = 8030  # ApplicationMasters ask for containers here
+    yarn_resource_tracker_port: int = 8031  # NodeManagers report here
+    yarn_admin_port: int = 8033
+    yarn_resourcemanager_http_port: int = 8088
+    # The name the NodeManager gives the ResourceManager (and so the containers' links).
+    yarn_nodemanager_host: str = "127.0.0.1"
+    yarn_nodemanager_port: int = 8041
+    yarn_nodemanager_localizer_port: int = 8040
+    yarn_nodemanager_http_port: int = 8042
+    # What one NodeManager offers its containers: sized for a laptop (an ApplicationMaster and two tasks
+    # of 512 MB, or a Spark driver and executors), not the machine's whole memory.
+    yarn_nodemanager_memory_mb: int = 2048
+    yarn_nodemanager_vcores: int = 2
+    # Where Sqoop's MapReduce jobs run: "yarn" (the cluster's containers) or "local" (one JVM).
+    mapreduce_framework: Literal["yarn", "local"] = "yarn"
+
     # --- Hive / Spark -------------------------------------------------------------------------------
     hive_metastore_host: str = "127.0.0.1"
     hive_metastore_port: int = 9083
@@ -258,6 +277,10 @@ class Settings(BaseSettings):
     @property
     def airflow_url(self) -> str:
         return f"http://{self.airflow_host}:{self.airflow_port}"
+
+    @property
+    def yarn_resourcemanager_url(self) -> str:
+        return f"http://{self.yarn_resourcemanager_host}:{self.yarn_resourcemanager_http_port}"
 
     @property
     def airflow_db_url(self) -> str:

@@ -139,6 +139,21 @@ def test_spark_jvms_start_from_the_class_archive(lab, spark, settings):
         assert str(archive) in Path(f"/proc/{thriftserver}/maps").read_text(), "the Spark Thrift server"
 
 
+def test_yarn_offers_one_laptop_sized_nodemanager_per_node(lab, settings):
+    """The ResourceManager's REST API: every NodeManager registered, running, with the memory and cores
+    the settings give it, and the one queue the ApplicationMasters may half fill."""
+    base = f"{settings.yarn_resourcemanager_url}/ws/v1/cluster"
+    nodes = requests.get(f"{base}/nodes", timeout=10).json()["nodes"]["node"]
+    assert nodes and {node["state"] for node in nodes} == {"RUNNING"}
+    for node in nodes:
+        total_mb = node["usedMemoryMB"] + node["availMemoryMB"]
+        cores = node["usedVirtualCores"] + node["availableVirtualCores"]
+        assert (total_mb, cores) == (settings.yarn_nodemanager_memory_mb, settings.yarn_nodemanager_vcores)
+    scheduler = requests.get(f"{base}/scheduler", timeout=10).json()["scheduler"]["schedulerInfo"]
+    (queue,) = scheduler["queues"]["queue"]
+    assert queue["queueName"] == "default" and queue["capacity"] == 100
+
+
 def test_hiveserver2_and_spark_share_the_metastore(spark, settings):
     table = f"{settings.hive_database}.probe_{uuid.uuid4().hex[:8]}"
     spark.createDataFrame([(1, "a"), (2, "b")], "id INT, name STRING").write.format("parquet").saveAsTable(

@@ -120,8 +120,13 @@ def test_prometheus_scrapes_every_exporter_and_every_engine_is_up(lab, settings)
     assert jobs <= set(up)
 
     engines = {"rds", "s3", "hdfs_namenode", "hdfs_datanode", "hive_metastore", "hiveserver2", "airflow_db"}
-    health = {r["metric"]["service"]: r["value"][1] for r in _query(settings, "retailstream_service_up")}
-    assert engines <= set(health)
+    engines |= {"yarn_resourcemanager", "yarn_nodemanager"}
+
+    def engines_up():  # a lab started a moment ago may not have had its first probe scrape yet
+        health = {r["metric"]["service"]: r["value"][1] for r in _query(settings, "retailstream_service_up")}
+        return engines <= set(health) and health
+
+    health = _wait(f"a probe result for every engine ({sorted(engines)})", engines_up, 45)
     assert {service for service in engines if health[service] != "1"} == set()
 
 

@@ -152,6 +152,28 @@ def test_initial_transfer_publishes_identical_typed_tables(spark, initial, sourc
     assert [tuple(row) for row in hive] == expected
 
 
+def test_sqoop_imports_run_as_mapreduce_jobs_on_yarn(initial, source, settings):
+    """Each table's Sqoop import was a MapReduce application of the ResourceManager that succeeded."""
+    import requests
+
+    if settings.mapreduce_framework != "yarn":
+        pytest.skip("RETAILSTREAM_MAPREDUCE_FRAMEWORK=local: Sqoop runs its jobs in one JVM")
+    response = requests.get(
+        f"{settings.yarn_resourcemanager_url}/ws/v1/cluster/apps",
+        params={"applicationTypes": "MAPREDUCE"},
+        timeout=10,
+    )
+    apps = (response.json()["apps"] or {}).get("app", [])
+    ours = {app["name"]: app for app in apps if app["name"].endswith(f"{source}.jar")}
+    assert set(ours) == {f"{table}{source}.jar" for table in TABLES}, [app["name"] for app in apps]
+    for name, app in ours.items():
+        assert (app["state"], app["finalStatus"], app["user"]) == (
+            "FINISHED",
+            "SUCCEEDED",
+            settings.hdfs_user,
+        ), name
+
+
 def test_incremental_run_moves_only_new_and_changed_rows(spark, initial, quick, source, hive_db):
     before = {tag: _partition_files(spark, f"{hive_db}.sales{tag}") for tag in ENGINES.values()}
     with clients.rds_cursor("pipeline") as cur:

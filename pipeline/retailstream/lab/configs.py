@@ -6,7 +6,14 @@ from pathlib import Path
 
 import jinja2
 
-from retailstream.hadoop_conf import LOG4J_CONSOLE, core_site, hadoop_xml
+from retailstream.hadoop_conf import (
+    LOG4J_CONSOLE,
+    capacity_scheduler,
+    core_site,
+    hadoop_xml,
+    mapred_site,
+    yarn_site,
+)
 from retailstream.layout import LabLayout
 from retailstream.settings import Settings, write_private
 
@@ -120,6 +127,9 @@ def render_configs(s: Settings, layout: LabLayout, services_conf: str | None = N
     _write(conf / "hadoop" / "core-site.xml", hadoop_xml(core_site(s)))
     _write(conf / "hadoop" / "hdfs-site.xml", hadoop_xml(hdfs_site(s, layout)))
     _write(conf / "hadoop" / "log4j.properties", LOG4J_CONSOLE)
+    _write(conf / "hadoop" / "yarn-site.xml", hadoop_xml(yarn_site(s)))
+    _write(conf / "hadoop" / "capacity-scheduler.xml", hadoop_xml(capacity_scheduler(s)))
+    _write(conf / "hadoop" / "mapred-site.xml", hadoop_xml(mapred_site(s)))
     # The NameNode/DataNode web servers need these folders on the classpath; their JS UIs ship only
     # in the Hadoop tarball, so the UI pages are bare but JMX and WebHDFS work.
     for app in ("hdfs", "datanode", "secondary"):

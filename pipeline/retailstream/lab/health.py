@@ -114,6 +114,22 @@ def datanode(s: Settings) -> None:
             client.delete(path)
 
 
+def resourcemanager(s: Settings) -> None:
+    """YARN's REST API: the ResourceManager has started and is the active one."""
+    info = _http_ok(f"{s.yarn_resourcemanager_url}/ws/v1/cluster/info").json()["clusterInfo"]
+    if (info.get("state"), info.get("haState")) != ("STARTED", "ACTIVE"):
+        raise Unhealthy(f"ResourceManager {info.get('state')} / {info.get('haState')}")
+
+
+def nodemanager(s: Settings) -> None:
+    """YARN's REST API: the ResourceManager counts an active NodeManager with memory to offer."""
+    metrics = _http_ok(f"{s.yarn_resourcemanager_url}/ws/v1/cluster/metrics").json()["clusterMetrics"]
+    if metrics.get("activeNodes", 0) < 1:
+        raise Unhealthy(f"no active NodeManager ({metrics.get('unhealthyNodes', 0)} unhealthy)")
+    if metrics.get("totalMB", 0) <= 0:
+        raise Unhealthy("the active NodeManagers offer no memory")
+
+
 def metastore(s: Settings) -> None:
     """A Thrift `get_all_databases` call to the Hive metastore."""
     from thrift.protocol import TBinaryProtocol

@@ -81,6 +81,11 @@ def _debian_version(package: str) -> str:
     return out.split(":")[-1].split("+")[0].split("-")[0] or "?"
 
 
+def _java_home() -> str:
+    java = shutil.which("java")
+    return str(Path(java).resolve().parents[1]) if java else "/usr/lib/jvm/default-java"
+
+
 def _postgres_version() -> str:
     import subprocess
 
@@ -179,6 +184,38 @@ def build_services(s: Settings, layout: LabLayout) -> list[Service]:
             after=("namenode",),
             ready=bootstrap.hdfs_directories,
             env={"HADOOP_USER_NAME": s.hdfs_user},
+        ),
+        Service(
+            name="resourcemanager",
+            command=_java(
+                layout, hadoop_cp, "org.apache.hadoop.yarn.server.resourcemanager.ResourceManager", "384m"
+            ),
+            ports=(
+                s.yarn_resourcemanager_port,
+                s.yarn_scheduler_port,
+                s.yarn_resource_tracker_port,
+                s.yarn_admin_port,
+                s.yarn_resourcemanager_http_port,
+            ),
+            check=health.resourcemanager,
+            version=f"Hadoop YARN {hadoop_version}",
+            ui=f"{s.yarn_resourcemanager_url}/cluster",
+            env={"HADOOP_USER_NAME": s.hdfs_user},
+        ),
+        Service(
+            name="nodemanager",
+            command=_java(
+                layout,
+                [*hadoop_cp, str(layout.classes)],  # MapOnlyShuffle
+                "org.apache.hadoop.yarn.server.nodemanager.NodeManager",
+                "256m",
+            ),
+            ports=(s.yarn_nodemanager_port, s.yarn_nodemanager_localizer_port, s.yarn_nodemanager_http_port),
+            check=health.nodemanager,
+            version=f"Hadoop YARN {hadoop_version}",
+            after=("resourcemanager",),
+            # Containers start $JAVA_HOME/bin/java (JAVA_HOME passes the NodeManager's env whitelist).
+            env={"HADOOP_USER_NAME": s.hdfs_user, "JAVA_HOME": _java_home()},
         ),
         Service(
             name="metastore",

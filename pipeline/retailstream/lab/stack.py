@@ -131,5 +131,6 @@ def _ui_name(service: str) -> str:
     return {
         "airflow-api": "airflow",
         "namenode": "webhdfs",
+        "resourcemanager": "yarn",
         "mariadb": "rds",
     }.get(service, service)

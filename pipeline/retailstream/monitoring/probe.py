@@ -36,6 +36,8 @@ PROBES: dict[str, Callable[[Settings], None]] = {
     "s3": health.moto,
     "hdfs_namenode": health.namenode,
     "hdfs_datanode": health.datanode,
+    "yarn_resourcemanager": health.resourcemanager,
+    "yarn_nodemanager": health.nodemanager,
     "hive_metastore": health.metastore,
     "hiveserver2": health.hiveserver2,
     "airflow_db": health.postgres,

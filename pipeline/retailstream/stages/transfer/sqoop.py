@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from retailstream import clients
-from retailstream.hadoop_conf import LOG4J_CONSOLE, core_site, hadoop_xml
+from retailstream.hadoop_conf import LOG4J_CONSOLE, core_site, hadoop_xml, mapred_site, yarn_site
 from retailstream.layout import LabLayout
 from retailstream.settings import Settings, write_private
 from retailstream.stages.transfer.window import Window, sql_timestamp
@@ -80,14 +80,20 @@ class SqoopImport:
     def tool_args(self, settings: Settings, username: str, password_file: str) -> list[str]:
         """The arguments of ``sqoop import`` (Hadoop generic ``-D`` options first, as Sqoop requires)."""
         s = settings
+        if s.mapreduce_framework == "yarn":
+            framework = ["-D", "mapreduce.framework.name=yarn"]
+        else:
+            framework = [
+                "-D",
+                "mapreduce.framework.name=local",
+                "-D",
+                "mapreduce.jobtracker.address=local",
+                "-D",
+                f"mapreduce.local.map.tasks.maximum={self.mappers}",
+            ]
         args = [
             "import",
-            "-D",
-            "mapreduce.framework.name=local",
-            "-D",
-            "mapreduce.jobtracker.address=local",
-            "-D",
-            f"mapreduce.local.map.tasks.maximum={self.mappers}",
+            *framework,
             "-D",
             f"fs.defaultFS={s.hdfs_url}",
             "--connect",
@@ -173,6 +179,8 @@ def client_conf(settings: Settings, run_dir: Path) -> Path:
     (conf / "core-site.xml").write_text(hadoop_xml(core_site(settings)))
     (conf / "hdfs-site.xml").write_text(hadoop_xml({"dfs.client.use.datanode.hostname": "true"}))
     (conf / "log4j.properties").write_text(LOG4J_CONSOLE)  # Sqoop's record count is an INFO line
+    (conf / "yarn-site.xml").write_text(hadoop_xml(yarn_site(settings)))
+    (conf / "mapred-site.xml").write_text(hadoop_xml(mapred_site(settings)))
     return conf
 
 
