@@ -3,6 +3,9 @@ to find HDFS, as XML, and a console log4j config."""
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 from retailstream.settings import Settings
@@ -108,3 +111,31 @@ def mapred_site(s: Settings) -> dict[str, object]:
         "mapreduce.reduce.memory.mb": 512,
         "mapreduce.reduce.java.opts": "-Xmx384m -XX:+UseSerialGC",
     }
+
+
+def client_conf_dir(s: Settings) -> Path:
+    """A Hadoop client configuration folder for these settings (YARN_CONF_DIR of a Spark driver on YARN):
+    written from the settings, not the lab's rendered files (a tools container has none, and a namespace
+    must not rewrite the lab's), once per distinct content."""
+    import hashlib
+
+    from retailstream.layout import LabLayout
+
+    files = {
+        "core-site.xml": hadoop_xml(core_site(s)),
+        "hdfs-site.xml": hadoop_xml({"dfs.client.use.datanode.hostname": "true"}),
+        "yarn-site.xml": hadoop_xml(yarn_site(s)),
+        "mapred-site.xml": hadoop_xml(mapred_site(s)),
+    }
+    digest = hashlib.sha256(repr(sorted(files.items())).encode()).hexdigest()[:12]
+    folder = LabLayout.of(s).run / f"hadoop-client-{digest}"
+    if not folder.is_dir():
+        staging = folder.with_name(f"{folder.name}.{os.getpid()}")
+        staging.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            (staging / name).write_text(text)
+        try:
+            staging.rename(folder)
+        except OSError:  # another process wrote the same folder first
+            shutil.rmtree(staging, ignore_errors=True)
+    return folder

@@ -10,6 +10,7 @@ import hashlib
 import importlib.util
 import os
 import shutil
+import sys
 from pathlib import Path
 
 from retailstream.settings import Settings, get_settings
@@ -20,7 +21,7 @@ SPARK_HOME = Path(importlib.util.find_spec("pyspark").origin).parent
 
 def spark_conf(settings: Settings | None = None) -> dict[str, str]:
     s = settings or get_settings()
-    return {
+    conf = {
         "spark.master": s.spark_master,
         "spark.driver.memory": s.spark_driver_memory,
         "spark.driver.host": s.spark_driver_host,
@@ -40,16 +41,66 @@ def spark_conf(settings: Settings | None = None) -> dict[str, str]:
         "spark.sql.parquet.writeLegacyFormat": "true",
         "spark.ui.showConsoleProgress": "false",
     }
+    if s.spark_master == "yarn":
+        conf.update(yarn_conf(s))
+    return conf
+
+
+def yarn_conf(s: Settings) -> dict[str, str]:
+    """Spark on the lab's YARN (``RETAILSTREAM_SPARK_MASTER=yarn``), client mode: the driver stays in the
+    caller, one executor runs in a NodeManager container. Spark's jars and Python are used where every
+    NodeManager has them (``local:`` jars; ``spark_env`` sets PYSPARK_PYTHON) instead of uploaded for
+    each application (≈ 460 MB); the containers are sized to fit a NodeManager beside the
+    ApplicationMaster."""
+    rm = s.yarn_resourcemanager_host
+    driver = driver_host(s)
+    return {
+        "spark.driver.host": driver,
+        "spark.driver.bindAddress": driver,
+        "spark.yarn.jars": f"local:{SPARK_HOME}/jars/*",
+        "spark.hadoop.yarn.resourcemanager.hostname": rm,
+        "spark.hadoop.yarn.resourcemanager.address": f"{rm}:{s.yarn_resourcemanager_port}",
+        "spark.hadoop.yarn.resourcemanager.scheduler.address": f"{rm}:{s.yarn_scheduler_port}",
+        "spark.yarn.am.memory": "512m",
+        "spark.executor.memory": "512m",
+        "spark.executor.instances": "1",
+        "spark.executor.cores": str(s.yarn_nodemanager_vcores),
+    }
+
+
+def driver_host(s: Settings) -> str:
+    """The address the driver listens on. Executors in YARN containers on another host (the stack's
+    NodeManager container) cannot reach a loopback driver: then it is this host's own address."""
+    import ipaddress
+    import socket
+
+    def loopback(host: str) -> bool:
+        try:
+            return ipaddress.ip_address(socket.gethostbyname(host)).is_loopback
+        except OSError:
+            return False
+
+    if s.spark_master != "yarn" or not loopback(s.spark_driver_host) or loopback(s.yarn_resourcemanager_host):
+        return s.spark_driver_host
+    return socket.gethostbyname(socket.gethostname())
 
 
 def spark_env(settings: Settings | None = None) -> dict[str, str]:
     """Environment a Spark JVM (driver or thrift server) needs: loopback binding and HDFS user."""
     s = settings or get_settings()
-    return {
-        "SPARK_LOCAL_IP": s.spark_driver_host,
+    env = {
+        "SPARK_LOCAL_IP": driver_host(s),
         "HADOOP_USER_NAME": s.hdfs_user,
         "SPARK_HOME": str(SPARK_HOME),
     }
+    if s.spark_master == "yarn":  # spark-submit refuses YARN without it (it also joins the class path)
+        from retailstream.hadoop_conf import client_conf_dir
+
+        env["YARN_CONF_DIR"] = str(client_conf_dir(s))
+        # The Python the executors run (PySpark sends the driver's PYSPARK_PYTHON with every function):
+        # this venv's, which the NodeManagers have at the same path, not the containers' python3.
+        env["PYSPARK_PYTHON"] = sys.executable
+    return env
 
 
 def get_spark(app_name: str = "retailstream", settings: Settings | None = None, ui: bool = False):

@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 from stage23_support import drop_hive_database, new_hive_database
+from yarn_support import run_on_yarn, yarn_application
 
 from retailstream import clients
 from retailstream.datasets.generator import GenerationRequest, generate
@@ -20,6 +21,7 @@ from retailstream.stages.transfer.window import forget_watermarks
 
 TABLES = ("stores", "sales", "store_traffic")
 ENGINES = {"spark-jdbc": "_jdbc", "sqoop": "_sqoop"}
+ON_YARN = "_yarn"  # the spark-jdbc engine's tables written by Spark on YARN
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +50,8 @@ def hive_db(spark, quick, source):
     name = new_hive_database(spark, quick)
     yield name
     with clients.rds_cursor("pipeline") as cur:
-        forget_watermarks(cur, [f"{name}.{table}{tag}" for table in TABLES for tag in ENGINES.values()])
+        tags = [*ENGINES.values(), ON_YARN]
+        forget_watermarks(cur, [f"{name}.{table}{tag}" for table in TABLES for tag in tags])
     drop_hive_database(spark, name)
 
 
@@ -172,6 +175,27 @@ def test_sqoop_imports_run_as_mapreduce_jobs_on_yarn(initial, source, settings):
             "SUCCEEDED",
             settings.hdfs_user,
         ), name
+
+
+def test_spark_jdbc_transfer_on_yarn_publishes_the_same_tables(spark, initial, quick, source, hive_db):
+    """The stage with `spark_master=yarn` (executors in NodeManager containers) publishes what it
+    publishes in local mode."""
+    app = run_on_yarn(
+        "from retailstream.settings import get_settings\n"
+        "from retailstream.stages.transfer.incremental import transfer_tables\n"
+        f"transfer_tables(get_settings(), 'spark-jdbc', {TABLES!r}, spark, source_suffix={source!r}, "
+        f"hive_database={hive_db!r}, target_suffix={ON_YARN!r})",
+        quick,
+        env={"RETAILSTREAM_TRANSFER_LAG_SECONDS": "0"},
+    )
+    assert (yarn_application(quick, app)["finalStatus"], spark.conf.get("spark.master")) == (
+        "SUCCEEDED",
+        quick.spark_master,
+    )
+    for table in TABLES:
+        local, on_yarn = (spark.table(f"{hive_db}.{table}{tag}") for tag in (ENGINES["spark-jdbc"], ON_YARN))
+        assert on_yarn.count() == local.count() > 0, table
+        assert local.exceptAll(on_yarn).count() == 0 and on_yarn.exceptAll(local).count() == 0, table
 
 
 def test_incremental_run_moves_only_new_and_changed_rows(spark, initial, quick, source, hive_db):

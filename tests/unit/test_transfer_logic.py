@@ -75,8 +75,14 @@ def test_sqoop_jdbc_import_arguments(settings):
     args = _spec().tool_args(settings, "analyst", "file:///secret/analyst.password")
     assert args[0] == "import"
     generic = [args[i + 1] for i, arg in enumerate(args) if arg == "-D"]
-    assert "mapreduce.framework.name=local" in generic and "mapreduce.jobtracker.address=local" in generic
-    assert "mapreduce.local.map.tasks.maximum=4" in generic
+    assert generic == ["mapreduce.framework.name=yarn", f"fs.defaultFS={settings.hdfs_url}"]  # on the cluster
+    local = settings.model_copy(update={"mapreduce_framework": "local"})
+    args_local = _spec().tool_args(local, "analyst", "file:///secret/analyst.password")
+    generic_local = [args_local[i + 1] for i, arg in enumerate(args_local) if arg == "-D"]
+    # In one JVM Sqoop honours -m only when it sees local mode by that key; the local runner's mappers
+    assert "mapreduce.framework.name=local" in generic_local
+    assert "mapreduce.jobtracker.address=local" in generic_local
+    assert "mapreduce.local.map.tasks.maximum=4" in generic_local
     assert max(i for i, arg in enumerate(args) if arg == "-D") < args.index("--connect")  # -D first
     assert _option(args, "--connect") == f"jdbc:mysql://{settings.rds_host}:{settings.rds_port}/retail"
     assert _option(args, "--driver") == "org.mariadb.jdbc.Driver"
@@ -103,6 +109,6 @@ def test_sqoop_direct_and_first_import_arguments(settings):
 
 def test_sqoop_command_line_is_a_shell_command(settings):
     line = _spec().command_line(settings)
-    assert line.startswith("sqoop import -D mapreduce.framework.name=local")
+    assert line.startswith("sqoop import -D mapreduce.framework.name=yarn")
     assert "--where '`updated_at` < '\"'\"'2026-01-02 03:09:00.000'\"'\"''" in line
     assert settings.rds_analyst_password.get_secret_value() not in line
