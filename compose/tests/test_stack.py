@@ -26,7 +26,7 @@ from retailstream.settings import PROJECT_ROOT, Settings
 COMPOSE_DIR = PROJECT_ROOT / "compose"
 PROJECT = "retailstream-smoke"
 PUBLISHED = ("AIRFLOW", "RDS", "HIVESERVER2", "MOTO", "WEBHDFS", "PROMETHEUS", "PUSHGATEWAY", "ALERTMANAGER")
-PUBLISHED += ("JUPYTER", "GRAFANA", "THRIFTSERVER_UI")
+PUBLISHED += ("JUPYTER", "GRAFANA", "THRIFTSERVER_UI", "YARN")
 
 
 def _free_port() -> int:
