@@ -31,7 +31,7 @@ def _free_port() -> int:
 def test_bootstrap_checks_every_service_of_the_running_lab(lab):
     result = _cli("lab", "bootstrap")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "stack healthy: 17 services" in result.stdout
+    assert f"stack healthy: {len(lab.services())} services" in result.stdout
     assert "thriftserver: healthy" in result.stdout
 
 
