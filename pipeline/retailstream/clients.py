@@ -81,6 +81,21 @@ def rds_connect(
     )
 
 
+def airflow_db_connect(settings: Settings | None = None, database: str | None = None):
+    """A psycopg2 connection over TCP as Airflow's metadata user, to its database (or ``database``)."""
+    import psycopg2
+
+    s = settings or get_settings()
+    return psycopg2.connect(
+        host=s.airflow_db_host,
+        port=s.airflow_db_port,
+        user=s.airflow_db_user,
+        password=s.secret("airflow_db_password"),
+        dbname=database or s.airflow_db_name,
+        connect_timeout=5,
+    )
+
+
 @contextmanager
 def rds_cursor(user: RdsUser = "pipeline", database: str | None = None, **kwargs) -> Iterator:
     conn = rds_connect(user, database, **kwargs)

@@ -3,9 +3,12 @@ LocalExecutor running the DAG's independent branches side by side."""
 
 from __future__ import annotations
 
+from contextlib import closing
+
 import psycopg2
 import pytest
 
+from retailstream import clients
 from retailstream.orchestration.airflow_api import AirflowClient
 from retailstream.steps import STEPS
 
@@ -13,19 +16,8 @@ FEATURES_BRANCH = {step.name for step in STEPS if step.stage == "features"}
 SALES_BRANCH = {"upload", "crawl_raw", "clean", "load", "crawl_curated", "consolidate", "transfer"}
 
 
-def _connect(settings, database: str):
-    return psycopg2.connect(
-        host=settings.airflow_db_host,
-        port=settings.airflow_db_port,
-        user=settings.airflow_db_user,
-        password=settings.secret("airflow_db_password"),
-        dbname=database,
-        connect_timeout=5,
-    )
-
-
 def test_airflow_keeps_its_metadata_in_postgresql_as_a_least_privilege_user(lab, settings):
-    with _connect(settings, settings.airflow_db_name) as conn, conn.cursor() as cur:
+    with closing(clients.airflow_db_connect(settings)) as conn, conn.cursor() as cur:
         cur.execute("SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = current_user")
         assert cur.fetchone() == (False, False, False)
         # The DAG processor wrote the lab's DAGs here: this is the database Airflow uses.
@@ -33,7 +25,7 @@ def test_airflow_keeps_its_metadata_in_postgresql_as_a_least_privilege_user(lab,
         assert {row[0] for row in cur.fetchall()} == {"retailstream", "retailstream_lab_check"}
     for other in ("postgres", "template1"):  # the access rules admit Airflow's user to its database only
         with pytest.raises(psycopg2.OperationalError, match="no pg_hba.conf entry"):
-            _connect(settings, other)
+            clients.airflow_db_connect(settings, database=other)
 
 
 def test_the_scheduler_runs_the_independent_branches_side_by_side(settings, demo_run):

@@ -359,18 +359,9 @@ def airflow_database(s: Settings, layout: LabLayout) -> None:
 
 def _airflow_schema_present(s: Settings) -> bool:
     """Whether Airflow's database holds its schema (its volume may be newer than Airflow's home)."""
-    import psycopg2
+    from contextlib import closing
 
-    with (
-        psycopg2.connect(
-            host=s.airflow_db_host,
-            port=s.airflow_db_port,
-            user=s.airflow_db_user,
-            password=s.secret("airflow_db_password"),
-            dbname=s.airflow_db_name,
-        ) as conn,
-        conn.cursor() as cur,
-    ):
+    with closing(clients.airflow_db_connect(s)) as conn, conn.cursor() as cur:
         cur.execute("SELECT to_regclass('alembic_version') IS NOT NULL")
         return cur.fetchone()[0]
 

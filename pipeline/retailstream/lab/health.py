@@ -61,14 +61,7 @@ def postgres(s: Settings) -> None:
     import psycopg2
 
     try:
-        conn = psycopg2.connect(
-            host=s.airflow_db_host,
-            port=s.airflow_db_port,
-            user=s.airflow_db_user,
-            password=s.secret("airflow_db_password"),
-            dbname=s.airflow_db_name,
-            connect_timeout=5,
-        )
+        conn = clients.airflow_db_connect(s)
     except psycopg2.Error as exc:
         raise Unhealthy(f"connect as {s.airflow_db_user}: {str(exc).strip()}") from exc
     try:
